@@ -1,0 +1,35 @@
+// The keyway command line: the composition root. Each subcommand lives in tools/commands/<name>.ts
+// and exports `register(program)`; they are loaded here so `keyway --help` lists them all.
+import { Command, CommanderError } from 'commander';
+import { CliError } from './CliError.ts';
+
+type Registrar = (program: Command) => void;
+
+const commandModules: Array<() => Promise<{ register: Registrar }>> = [
+  // one line per command module (keep sorted)
+];
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('keyway')
+    .description('keyway: a virtual smart lock (credential engine, BLE GATT service, virtual radio)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showSuggestionAfterError();
+  for (const load of commandModules) (await load()).register(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit with code 0; usage errors were already printed by commander.
+      return err.exitCode;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`keyway: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`keyway: ${message.split('\n')[0] ?? 'error'}\n`);
+    return 1;
+  }
+}
