@@ -132,6 +132,8 @@ export interface Settings {
   maxPinLength: number;
   /** Longest keypad entry accepted when the PIN is hidden among extra digits (anti-peeping). */
   maxKeypadEntry: number;
+  /** Accept a PIN hidden among extra digits (up to maxKeypadEntry). Off by default. */
+  antiPeeping: boolean;
   keypadIdleSeconds: number;
   operatingMode: OperatingMode;
   requirePinForRemote: boolean;
