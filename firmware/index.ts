@@ -1,3 +1,9 @@
 // The firmware's public entry. Other layers import from here only.
 export * from './types.ts';
 export * from './errors.ts';
+export * from './schedule/index.ts';
+export * from './pin/PinPolicy.ts';
+export * from './keypad/KeypadEntry.ts';
+export * from './crypto/constantTime.ts';
+export * from './audit/index.ts';
+export * from './Lock.ts';

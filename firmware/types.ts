@@ -101,7 +101,18 @@ export type DenialReason =
 export type Decision<T = object> = ({ granted: true } & T) | { granted: false; reason: DenialReason; detail?: string };
 
 /** Where an operation came from (Matter OperationSourceEnum, simplified). */
-export type OperationSource = 'keypad' | 'button' | 'remote' | 'auto' | 'manual' | 'schedule' | 'proximity';
+export type OperationSource =
+  | 'keypad'
+  | 'button'
+  | 'remote'
+  | 'auto'
+  | 'manual'
+  | 'schedule'
+  | 'proximity'
+  /** Card reader (Matter Rfid). */
+  | 'rfid'
+  /** Fingerprint reader (Matter Biometric). */
+  | 'biometric';
 
 export type BoltState = 'locked' | 'unlocked' | 'locking' | 'unlocking' | 'jammed';
 export type DoorState = 'closed' | 'open' | 'ajar' | 'forced_open' | 'unknown';
@@ -154,6 +165,8 @@ export interface Clock {
   /** Run fn after ms of (simulated or real) time. */
   setTimer(ms: number, fn: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
+  /** Sets the RTC (time sync by an admin). Optional: a clock without it cannot be set through the lock. */
+  set?(time: LockTime): void;
 }
 export interface TimerHandle {
   readonly id: number;

@@ -7,6 +7,8 @@ type Registrar = (program: Command) => void;
 
 const commandModules: Array<() => Promise<{ register: Registrar }>> = [
   // one line per command module (keep sorted)
+  () => import('./commands/lock.ts'),
+  () => import('./commands/scenario.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,2 @@
+export * from './Spake2Plus.ts';
+export * from './setupCode.ts';

@@ -1,0 +1,5 @@
+export * from './RtcClock.ts';
+export * from './SimClock.ts';
+export * from './RealClock.ts';
+export * from './SeededRandom.ts';
+export * from './CryptoRandom.ts';

@@ -1,0 +1,125 @@
+// Closed sets from firmware/types.ts as runtime lists, so the parser can refuse typos. The Record types make
+// tsc complain here when the firmware adds a member, instead of the parser silently refusing it.
+import type {
+  AlarmCode,
+  BoltState,
+  CredentialRule,
+  CredentialType,
+  DenialReason,
+  DoorState,
+  ErrorCode,
+  Method,
+  OperatingMode,
+  OperationSource,
+  Role,
+  UserType,
+  AuditKind,
+} from '../../firmware/index.ts';
+
+const keys = <T extends string>(r: Record<T, true>): T[] => Object.keys(r) as T[];
+
+export const ROLES = keys<Role>({ owner: true, admin: true, member: true, guest: true });
+export const USER_TYPES = keys<UserType>({
+  Unrestricted: true,
+  YearDaySchedule: true,
+  WeekDaySchedule: true,
+  Programming: true,
+  NonAccess: true,
+  Forced: true,
+  Disposable: true,
+  Expiring: true,
+  ScheduleRestricted: true,
+  RemoteOnly: true,
+});
+export const METHOD_NAMES = keys<Method>({ pin: true, card: true, fingerprint: true, app: true });
+export const CREDENTIAL_TYPES = keys<CredentialType>({ pin: true, card: true, fingerprint: true, ekey: true });
+export const CREDENTIAL_RULES = keys<CredentialRule>({ single: true, dual: true, tri: true });
+export const MODES = keys<OperatingMode>({
+  Normal: true,
+  Vacation: true,
+  Privacy: true,
+  NoRemoteLockUnlock: true,
+  Passage: true,
+});
+export const BOLT_STATES = keys<BoltState>({ locked: true, unlocked: true, locking: true, unlocking: true, jammed: true });
+export const DOOR_STATES = keys<DoorState>({ closed: true, open: true, ajar: true, forced_open: true, unknown: true });
+export const SOURCES = keys<OperationSource>({
+  keypad: true,
+  button: true,
+  remote: true,
+  auto: true,
+  manual: true,
+  schedule: true,
+  proximity: true,
+  rfid: true,
+  biometric: true,
+});
+export const AUDIT_KINDS = keys<AuditKind>({
+  LockOperation: true,
+  LockOperationError: true,
+  LockUserChange: true,
+  DoorLockAlarm: true,
+  DoorStateChange: true,
+  SettingsChange: true,
+  System: true,
+});
+export const ALARM_CODES = keys<AlarmCode>({
+  LockJammed: true,
+  LockFactoryReset: true,
+  WrongCodeEntryLimit: true,
+  FrontEsceutcheonRemoved: true,
+  DoorForcedOpen: true,
+  DoorAjar: true,
+  ForcedUser: true,
+  BatteryCritical: true,
+  Tamper: true,
+  StoreRollback: true,
+});
+export const DENIAL_REASONS = keys<DenialReason>({
+  invalid_credential: true,
+  disabled_user: true,
+  outside_schedule: true,
+  expired: true,
+  not_yet_valid: true,
+  revoked: true,
+  locked_out: true,
+  mode_restricted: true,
+  insufficient_battery: true,
+  time_unknown: true,
+  wrong_lock: true,
+  uses_exhausted: true,
+  method_not_allowed: true,
+  non_access_user: true,
+  credential_rule_incomplete: true,
+  not_authorized: true,
+  bad_signature: true,
+  untrusted_issuer: true,
+  chain_too_deep: true,
+  chain_widens_rights: true,
+  proof_of_possession_failed: true,
+  malformed: true,
+  jammed: true,
+  door_open: true,
+});
+export const ERROR_CODES = keys<ErrorCode>({
+  invalid_argument: true,
+  out_of_range: true,
+  invalid_schedule: true,
+  weak_pin: true,
+  invalid_pin: true,
+  malformed: true,
+  not_found: true,
+  duplicate: true,
+  not_authorized: true,
+  capacity_exceeded: true,
+  time_bound_required: true,
+  time_unknown: true,
+  store_corrupt: true,
+  store_newer_version: true,
+  store_foreign: true,
+  store_rollback: true,
+  store_io: true,
+  crypto: true,
+  protocol: true,
+  internal: true,
+});
