@@ -5,6 +5,7 @@ type Bench = { name: string; load: () => Promise<{ run: () => Promise<Record<str
 
 const benches: Bench[] = [
   // one line per area
+  { name: 'firmware', load: () => import('./firmware.ts') },
 ];
 
 export async function main(argv: string[]): Promise<number> {

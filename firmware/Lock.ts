@@ -3,13 +3,13 @@
 // Every change is one transaction with its audit entry, committed before the bolt moves.
 import { AuditLog } from './audit/AuditLog.ts';
 import { credentialLookup, normalizeCardUid, normalizeFingerprint } from './credentials/CredentialHash.ts';
-import { CredentialRepo, type CredentialRow } from './credentials/CredentialRepo.ts';
+import { CredentialRepo } from './credentials/CredentialRepo.ts';
 import { RuleWindow } from './credentials/RuleWindow.ts';
-import { constantTimeEqual } from './crypto/constantTime.ts';
-import { decide, type DecisionRequest, type EngineDecision } from './decide/decide.ts';
+import { CredentialFinder, type CredentialMatch } from './credentials/findCredential.ts';
+import { decide, type DecisionRequest, type EngineDecision, type UserState } from './decide/decide.ts';
 import { defaultSettings, mergeSettings, validateSettings } from './defaults.ts';
-import { KeywayError, isKeywayError } from './errors.ts';
-import { KeypadEntry, failureWeight, pinCandidates } from './keypad/KeypadEntry.ts';
+import { KeywayError } from './errors.ts';
+import { KeypadEntry, failureWeight } from './keypad/KeypadEntry.ts';
 import { Lockout, parseLockoutState } from './lockout/Lockout.ts';
 import { checkPin } from './pin/PinPolicy.ts';
 import { activeHolidayMode, validateSchedule } from './schedule/index.ts';
@@ -146,6 +146,12 @@ interface Presentation {
   lockoutApplies: boolean;
   /** unlock_with_timeout: relock after this many ms instead of autoRelockSeconds. */
   relockMs?: number;
+  /** The user's state when the credential lookup already loaded it (saves queries on the hot path). */
+  state?: UserState | undefined;
+}
+
+function preloaded(m: CredentialMatch | null): UserState | undefined {
+  return m === null ? undefined : { user: m.user, schedules: m.schedules };
 }
 
 function deny(reason: DenialReason, detail?: string): OperationResult {
@@ -165,6 +171,7 @@ export class Lock {
   private readonly store: Store;
   private readonly users: UserRepo;
   private readonly creds: CredentialRepo;
+  private readonly finder: CredentialFinder;
   private log: AuditLog;
   private current: Settings;
   private readonly clock: Clock;
@@ -195,6 +202,7 @@ export class Lock {
     this.current = settings;
     this.users = new UserRepo(store.db);
     this.creds = new CredentialRepo(store.db);
+    this.finder = new CredentialFinder(store.db, store.secrets.pinKey);
     this.log = this.makeLog();
     this.timeHighWater = Number(store.getMeta('time_hwm') ?? '0');
     this.lockout = new Lockout(
@@ -432,17 +440,14 @@ export class Lock {
     if (typeof pin !== 'string' || !/^[0-9]+$/.test(pin) || pin.length > s.maxKeypadEntry) {
       throw new KeywayError('invalid_pin', `a PIN entry is 1 to ${s.maxKeypadEntry} digits`);
     }
-    let match: CredentialRow | null = null;
-    for (const candidate of pinCandidates(pin, s.minPinLength, s.maxPinLength, s.antiPeeping)) {
-      match = this.findCredential('pin', candidate);
-      if (match !== null) break;
-    }
+    const match = this.finder.findPin(pin, s);
     return this.present({
       operation: 'unlock',
       method: 'pin',
       source,
-      credential: { type: 'pin', index: match?.index },
-      userIndex: match?.userIndex ?? null,
+      credential: { type: 'pin', index: match?.credential.index },
+      userIndex: match?.user.index ?? null,
+      state: preloaded(match),
       types: ['pin'],
       weight: failureWeight(pin, s.minPinLength, s.maxPinLength, s.antiPeeping),
       lockoutApplies: true,
@@ -452,13 +457,14 @@ export class Lock {
   /** A card at the reader (hex UID of 4, 7 or 10 bytes). */
   presentCard(uid: string): OperationResult {
     this.live();
-    const match = this.findCredential('card', normalizeCardUid(uid));
+    const match = this.finder.find('card', normalizeCardUid(uid));
     return this.present({
       operation: 'unlock',
       method: 'card',
       source: 'rfid',
-      credential: { type: 'card', index: match?.index },
-      userIndex: match?.userIndex ?? null,
+      credential: { type: 'card', index: match?.credential.index },
+      userIndex: match?.user.index ?? null,
+      state: preloaded(match),
       types: ['card'],
       weight: 1,
       lockoutApplies: true,
@@ -468,13 +474,14 @@ export class Lock {
   /** A finger on the reader, identified by its template id. */
   presentFingerprint(templateId: number): OperationResult {
     this.live();
-    const match = this.findCredential('fingerprint', normalizeFingerprint(templateId));
+    const match = this.finder.find('fingerprint', normalizeFingerprint(templateId));
     return this.present({
       operation: 'unlock',
       method: 'fingerprint',
       source: 'biometric',
-      credential: { type: 'fingerprint', index: match?.index },
-      userIndex: match?.userIndex ?? null,
+      credential: { type: 'fingerprint', index: match?.credential.index },
+      userIndex: match?.user.index ?? null,
+      state: preloaded(match),
       types: ['fingerprint'],
       weight: 1,
       lockoutApplies: true,
@@ -531,12 +538,13 @@ export class Lock {
     if (typeof pin !== 'string' || !/^[0-9]{1,32}$/.test(pin)) {
       throw new KeywayError('invalid_pin', 'a PIN is 1 to 32 digits');
     }
-    const match = this.findCredential('pin', pin);
-    const own = match !== null && match.userIndex === userIndex;
+    const match = this.finder.find('pin', pin);
+    const own = match !== null && match.user.index === userIndex;
     return this.present({
       ...base,
-      credential: { type: 'pin', index: own ? match.index : undefined },
+      credential: { type: 'pin', index: own ? match.credential.index : undefined },
       userIndex: own ? userIndex : null,
+      state: own ? preloaded(match) : undefined,
       types: ['ekey', 'pin'],
       lockoutApplies: true,
     });
@@ -865,9 +873,9 @@ export class Lock {
       });
     }
     if (p.userIndex === null) return this.wrongAttempt(p);
-    const user = this.users.get(p.userIndex);
-    if (user === null) return this.refuse(p, p.userIndex, p.credential, 'invalid_credential');
-    const schedules = this.users.schedules(user.index).map((s) => s.schedule);
+    const state = p.state ?? this.loadState(p.userIndex);
+    if (state === null) return this.refuse(p, p.userIndex, p.credential, 'invalid_credential');
+    const user = state.user;
     const types = this.rules.presented(user.index, p.types, mono);
     const target: BoltTarget = p.operation === 'unlock' ? 'unlocked' : 'locked';
     this.batteryCritical(); // clears a past BatteryCritical alarm once the battery is fine again
@@ -881,7 +889,7 @@ export class Lock {
       motorNeeded: this.bolt.needsMotor(target),
       doorOpen: this.doorIsOpen(),
     };
-    const d = decide(request, { user, schedules }, types, this.current, now);
+    const d = decide(request, state, types, this.current, now);
     if (!d.granted) {
       if (d.reason === 'credential_rule_incomplete') this.rules.remember(user.index, types, mono);
       if (d.reason === 'insufficient_battery')
@@ -1262,12 +1270,9 @@ export class Lock {
     }
   }
 
-  /** One index probe by keyed hash, confirmed with a constant-time compare. */
-  private findCredential(type: CredentialType, value: string): CredentialRow | null {
-    const lookup = credentialLookup(this.store.secrets.pinKey, type, value);
-    const row = this.creds.findByLookup(lookup);
-    if (row === null || row.type !== type || !constantTimeEqual(row.lookup, lookup)) return null;
-    return row;
+  private loadState(userIndex: number): UserState | null {
+    const user = this.users.get(userIndex);
+    return user === null ? null : { user, schedules: this.users.schedules(userIndex).map((x) => x.schedule) };
   }
 
   private actor(index: number): User {
@@ -1393,5 +1398,3 @@ function cleanHoliday(h: HolidaySchedule): HolidaySchedule {
   validateSchedule(h);
   return { kind: 'holiday', from: h.from, until: h.until, mode: h.mode };
 }
-
-export { isKeywayError };

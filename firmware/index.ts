@@ -7,3 +7,7 @@ export * from './keypad/KeypadEntry.ts';
 export * from './crypto/constantTime.ts';
 export * from './audit/index.ts';
 export * from './Lock.ts';
+export * from './decide/decide.ts';
+export { defaultSettings, validateSettings, mergeSettings, OPERATING_MODES } from './defaults.ts';
+export { ROLES, USER_TYPES } from './users/userSpec.ts';
+export { SCHEMA_VERSION, KEYWAY_APPLICATION_ID } from './store/migrations.ts';

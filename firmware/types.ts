@@ -98,7 +98,8 @@ export type DenialReason =
   | 'jammed'
   | 'door_open';
 
-export type Decision<T = object> = ({ granted: true } & T) | { granted: false; reason: DenialReason; detail?: string };
+export type Decision<T = object> =
+  ({ granted: true } & T) | { granted: false; reason: DenialReason; detail?: string };
 
 /** Where an operation came from (Matter OperationSourceEnum, simplified). */
 export type OperationSource =

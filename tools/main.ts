@@ -7,6 +7,7 @@ type Registrar = (program: Command) => void;
 
 const commandModules: Array<() => Promise<{ register: Registrar }>> = [
   // one line per command module (keep sorted)
+  () => import('./commands/admin.ts'),
   () => import('./commands/lock.ts'),
   () => import('./commands/scenario.ts'),
 ];

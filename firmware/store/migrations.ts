@@ -2,6 +2,7 @@
 // Each migration runs inside the opening transaction; a store newer than SCHEMA_VERSION is refused.
 import type { Database } from 'better-sqlite3';
 import { createAuditSchema } from '../audit/AuditLog.ts';
+import { createEkeySchema } from '../ekey/EkeyStore.ts';
 
 /** 'KWAY' */
 export const KEYWAY_APPLICATION_ID = 0x4b574159;
@@ -49,6 +50,8 @@ const migrations: Migration[] = [
     `);
     createAuditSchema(db);
   },
+  // 2: eKey state (trust anchors, revocations, use counters, used offline PINs), see firmware/ekey/.
+  (db) => createEkeySchema(db),
 ];
 
 export const SCHEMA_VERSION = migrations.length;

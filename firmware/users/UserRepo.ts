@@ -3,7 +3,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { AccessSchedule, CredentialRule, Method, Role, UserType } from '../types.ts';
 import type { User } from './User.ts';
 
-interface Raw {
+export interface UserRaw {
   idx: number;
   name: string | null;
   role: Role;
@@ -22,7 +22,7 @@ interface Raw {
   expires_at: number | null;
 }
 
-const toUser = (r: Raw): User => ({
+export const toUser = (r: UserRaw): User => ({
   index: r.idx,
   name: r.name,
   role: r.role,
@@ -41,7 +41,7 @@ const toUser = (r: Raw): User => ({
   expiresAt: r.expires_at,
 });
 
-const COLUMNS =
+export const USER_COLUMNS =
   'name, role, user_type, enabled, valid_from, valid_until, permanent, methods, sites, credential_rule, ' +
   'uses_remaining, may_share, created_by, modified_by, expires_at';
 
@@ -82,18 +82,18 @@ export class UserRepo {
   private readonly expiresStmt: Statement;
 
   constructor(db: Database) {
-    this.byIndex = db.prepare(`SELECT idx, ${COLUMNS} FROM users WHERE idx = ?`);
-    this.byName = db.prepare(`SELECT idx, ${COLUMNS} FROM users WHERE name = ?`);
-    this.all = db.prepare(`SELECT idx, ${COLUMNS} FROM users ORDER BY idx`);
+    this.byIndex = db.prepare(`SELECT idx, ${USER_COLUMNS} FROM users WHERE idx = ?`);
+    this.byName = db.prepare(`SELECT idx, ${USER_COLUMNS} FROM users WHERE name = ?`);
+    this.all = db.prepare(`SELECT idx, ${USER_COLUMNS} FROM users ORDER BY idx`);
     this.count = db.prepare('SELECT count(*) FROM users').pluck();
     this.roleCount = db.prepare('SELECT count(*) FROM users WHERE role = ?').pluck();
     this.insertStmt = db.prepare(
-      `INSERT INTO users (${COLUMNS}) VALUES (${COLUMNS.split(',')
+      `INSERT INTO users (${USER_COLUMNS}) VALUES (${USER_COLUMNS.split(',')
         .map(() => '?')
         .join(', ')})`,
     );
     this.updateStmt = db.prepare(
-      `UPDATE users SET (${COLUMNS}) = (${COLUMNS.split(',')
+      `UPDATE users SET (${USER_COLUMNS}) = (${USER_COLUMNS.split(',')
         .map(() => '?')
         .join(', ')}) WHERE idx = ?`,
     );
@@ -109,17 +109,17 @@ export class UserRepo {
   }
 
   get(index: number): User | null {
-    const r = this.byIndex.get(index) as Raw | undefined;
+    const r = this.byIndex.get(index) as UserRaw | undefined;
     return r ? toUser(r) : null;
   }
 
   findByName(name: string): User | null {
-    const r = this.byName.get(name) as Raw | undefined;
+    const r = this.byName.get(name) as UserRaw | undefined;
     return r ? toUser(r) : null;
   }
 
   list(): User[] {
-    return (this.all.all() as Raw[]).map(toUser);
+    return (this.all.all() as UserRaw[]).map(toUser);
   }
 
   countAll(): number {

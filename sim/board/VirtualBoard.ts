@@ -1,4 +1,10 @@
-import { KeywayError, type BoardPort, type BoltState, type Clock, type TimerHandle } from '../../firmware/index.ts';
+import {
+  KeywayError,
+  type BoardPort,
+  type BoltState,
+  type Clock,
+  type TimerHandle,
+} from '../../firmware/index.ts';
 
 /** The Lock methods the board pushes its inputs into (a subset of firmware/Lock.ts). */
 export interface LockInputs {
@@ -186,14 +192,16 @@ export class VirtualBoard implements BoardPort {
   // ---- physical inputs, forwarded into the Lock ----
 
   pressKey(key: string): void {
-    if (!KEYS.has(key)) throw new KeywayError('invalid_argument', `the keypad has keys 0-9, # and *; got "${key}"`);
+    if (!KEYS.has(key))
+      throw new KeywayError('invalid_argument', `the keypad has keys 0-9, # and *; got "${key}"`);
     this.lock?.pressKey(key);
   }
 
   /** Press each key of a string such as "1234#" in turn. Validates all keys before pressing any. */
   typeKeys(keys: string): void {
     for (const key of keys) {
-      if (!KEYS.has(key)) throw new KeywayError('invalid_argument', `the keypad has keys 0-9, # and *; got "${key}"`);
+      if (!KEYS.has(key))
+        throw new KeywayError('invalid_argument', `the keypad has keys 0-9, # and *; got "${key}"`);
     }
     for (const key of keys) this.lock?.pressKey(key);
   }
@@ -204,7 +212,8 @@ export class VirtualBoard implements BoardPort {
 
   /** Hold a card (hex UID) to the reader. */
   presentCard(uid: string): void {
-    if (!/^[0-9A-Fa-f]+$/.test(uid)) throw new KeywayError('invalid_argument', `a card UID is hex, got "${uid}"`);
+    if (!/^[0-9A-Fa-f]+$/.test(uid))
+      throw new KeywayError('invalid_argument', `a card UID is hex, got "${uid}"`);
     this.lock?.presentCard(uid);
   }
 

@@ -30,7 +30,10 @@ export class RealClock implements RtcClock {
   constructor(options: RealClockOptions = {}) {
     const speed = options.speed ?? 1;
     if (!Number.isFinite(speed) || speed <= 0 || speed > 1_000_000) {
-      throw new KeywayError('out_of_range', `clock speed must be a number above 0 and at most 1000000, got ${speed}`);
+      throw new KeywayError(
+        'out_of_range',
+        `clock speed must be a number above 0 and at most 1000000, got ${speed}`,
+      );
     }
     this.speed = speed;
     this.hostNow = options.hostNow ?? (() => performance.now());
@@ -45,11 +48,12 @@ export class RealClock implements RtcClock {
 
   now(): LockTime | null {
     if (this.rtcBase === null) return null;
-    return this.rtcBase + Math.floor((this.monotonic() - this.rtcSetAt) * (1 + this.drift / 1e6));
+    return this.rtcBase + Math.round((this.monotonic() - this.rtcSetAt) * (1 + this.drift / 1e6));
   }
 
   set(time: LockTime): void {
-    if (!Number.isFinite(time)) throw new KeywayError('invalid_argument', `clock time must be finite, got ${time}`);
+    if (!Number.isFinite(time))
+      throw new KeywayError('invalid_argument', `clock time must be finite, got ${time}`);
     this.rtcBase = Math.floor(time);
     this.rtcSetAt = this.monotonic();
   }

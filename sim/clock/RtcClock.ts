@@ -21,7 +21,10 @@ export interface RtcClock extends Clock {
 /** Validates a drift figure: a finite ppm within what a crystal (or a badly broken one) does. */
 export function checkDrift(ppm: number): number {
   if (!Number.isFinite(ppm) || Math.abs(ppm) > 1_000_000) {
-    throw new KeywayError('out_of_range', `clock drift must be a finite number of ppm within ±1000000, got ${ppm}`);
+    throw new KeywayError(
+      'out_of_range',
+      `clock drift must be a finite number of ppm within ±1000000, got ${ppm}`,
+    );
   }
   return ppm;
 }

@@ -12,12 +12,14 @@ export class SeededRandom implements Random {
   private pool: Uint8Array = new Uint8Array(0);
 
   constructor(seed: string | number | Uint8Array) {
-    const seedBytes = typeof seed === 'string' || typeof seed === 'number' ? Buffer.from(String(seed), 'utf8') : seed;
+    const seedBytes =
+      typeof seed === 'string' || typeof seed === 'number' ? Buffer.from(String(seed), 'utf8') : seed;
     this.key = createHash('sha256').update('keyway-sim-drbg/v1\0').update(seedBytes).digest();
   }
 
   bytes(n: number): Uint8Array {
-    if (!Number.isSafeInteger(n) || n < 0) throw new KeywayError('invalid_argument', `bytes(n) needs a non-negative integer, got ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new KeywayError('invalid_argument', `bytes(n) needs a non-negative integer, got ${n}`);
     const out = new Uint8Array(n);
     let filled = 0;
     while (filled < n) {

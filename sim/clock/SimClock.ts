@@ -41,7 +41,7 @@ export class SimClock implements RtcClock {
 
   now(): LockTime | null {
     if (this.rtcBase === null) return null;
-    return this.rtcBase + Math.floor((this.elapsed - this.rtcSetAt) * (1 + this.drift / 1e6));
+    return this.rtcBase + Math.round((this.elapsed - this.rtcSetAt) * (1 + this.drift / 1e6));
   }
 
   monotonic(): number {
@@ -49,7 +49,8 @@ export class SimClock implements RtcClock {
   }
 
   set(time: LockTime): void {
-    if (!Number.isFinite(time)) throw new KeywayError('invalid_argument', `clock time must be finite, got ${time}`);
+    if (!Number.isFinite(time))
+      throw new KeywayError('invalid_argument', `clock time must be finite, got ${time}`);
     this.rtcBase = Math.floor(time);
     this.rtcSetAt = this.elapsed;
   }
@@ -110,9 +111,13 @@ export class SimClock implements RtcClock {
    */
   advance(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) {
-      throw new KeywayError('invalid_argument', `can only advance by a finite, non-negative duration, got ${ms}`);
+      throw new KeywayError(
+        'invalid_argument',
+        `can only advance by a finite, non-negative duration, got ${ms}`,
+      );
     }
-    if (this.advancing) throw new KeywayError('internal', 'SimClock.advance() called from inside a timer callback');
+    if (this.advancing)
+      throw new KeywayError('internal', 'SimClock.advance() called from inside a timer callback');
     const target = this.elapsed + ms;
     this.advancing = true;
     try {
@@ -121,7 +126,10 @@ export class SimClock implements RtcClock {
         const first = this.timers[0];
         if (first === undefined || first.due > target) break;
         if (++fired > MAX_TIMERS_PER_ADVANCE) {
-          throw new KeywayError('internal', `more than ${MAX_TIMERS_PER_ADVANCE} timers fired in one advance()`);
+          throw new KeywayError(
+            'internal',
+            `more than ${MAX_TIMERS_PER_ADVANCE} timers fired in one advance()`,
+          );
         }
         this.timers.shift();
         this.elapsed = first.due;

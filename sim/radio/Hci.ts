@@ -176,7 +176,8 @@ export const ADV_TYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [0x04, 'SCAN_RSP'],
 ]);
 
-export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+export const hex = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
 /** 'c3:11:22:33:44:55' (most significant byte first, as hosts print it) from 6 little-endian wire bytes. */
 export function addressFromWire(b: Uint8Array, offset = 0): string {

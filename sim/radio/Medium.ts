@@ -49,7 +49,8 @@ export type UpMsg =
     }
   | { t: 'cancel' }
   | { t: 'acl'; link: number; start: boolean; data: Uint8Array }
-  | { t: 'disconnect'; link: number; reason: number }
+  /** `lost`: the link died (supervision timeout), so both sides see `reason`. */
+  | { t: 'disconnect'; link: number; reason: number; lost?: boolean }
   | { t: 'enc'; link: number; rand: Uint8Array; ediv: number; ltk: Uint8Array }
   | { t: 'encReply'; link: number; status: number }
   | { t: 'connUpdate'; link: number; params: ConnParams };

@@ -36,13 +36,17 @@ function editDistance(a: string, b: string): number {
 
 /** "did you mean x?" for a misspelt name, or '' when nothing is close. */
 export function suggest(word: string, candidates: readonly string[]): string {
+  const prefix = candidates.find((c) => word.length >= 3 && c.toLowerCase().startsWith(word.toLowerCase()));
+  if (prefix !== undefined) return ` (did you mean ${prefix}?)`;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean ${best}?)` : '';
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(word.length / 3))
+    ? ` (did you mean ${best}?)`
+    : '';
 }
 
 /**
@@ -159,7 +163,8 @@ export class Field {
   }
 
   bool(): boolean {
-    if (typeof this.value !== 'boolean') this.fail(`expected true or false, got ${describeValue(this.value)}`);
+    if (typeof this.value !== 'boolean')
+      this.fail(`expected true or false, got ${describeValue(this.value)}`);
     return this.value;
   }
 

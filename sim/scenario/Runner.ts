@@ -119,7 +119,10 @@ class World implements RunContext {
   userIndex(name: string): number {
     const index = this.names.get(name);
     if (index === undefined) {
-      throw new KeywayError('not_found', `user "${name}" does not exist on the lock (was adding it refused?)`);
+      throw new KeywayError(
+        'not_found',
+        `user "${name}" does not exist on the lock (was adding it refused?)`,
+      );
     }
     return index;
   }
@@ -168,7 +171,9 @@ class World implements RunContext {
   }
 
   operationSince(seq: number): Operation | null {
-    const e = this.entries().find((x) => x.seq > seq && (x.kind === 'LockOperation' || x.kind === 'LockOperationError'));
+    const e = this.entries().find(
+      (x) => x.seq > seq && (x.kind === 'LockOperation' || x.kind === 'LockOperationError'),
+    );
     if (e === undefined) return null;
     return {
       granted: e.kind === 'LockOperation' && e.result !== 'failure',
@@ -251,9 +256,15 @@ function setup(world: World, s: Scenario): void {
   world.settle();
 }
 
-function observe(world: World, stepEntries: AuditEntry[], op: Operation | null, error: StepResult['error']): Observation {
+function observe(
+  world: World,
+  stepEntries: AuditEntry[],
+  op: Operation | null,
+  error: StepResult['error'],
+): Observation {
   const alarms = new Map<string, { code: AlarmCode; silent: boolean }>();
-  for (const e of world.events) if (e.type === 'alarm') alarms.set(e.code, { code: e.code, silent: e.silent });
+  for (const e of world.events)
+    if (e.type === 'alarm') alarms.set(e.code, { code: e.code, silent: e.silent });
   for (const e of stepEntries) {
     if (e.kind === 'DoorLockAlarm' && (ALARM_CODES as string[]).includes(e.action) && !alarms.has(e.action)) {
       alarms.set(e.action, { code: e.action as AlarmCode, silent: e.data?.silent === true });
@@ -270,7 +281,9 @@ function observe(world: World, stepEntries: AuditEntry[], op: Operation | null, 
     allEntries: () => world.entries(),
     verify: () => {
       const v = world.lock.audit.verify();
-      return v.ok ? { ok: true, detail: `${v.count} entries verify` } : { ok: false, detail: `entry #${v.seq}: ${v.problem}` };
+      return v.ok
+        ? { ok: true, detail: `${v.count} entries verify` }
+        : { ok: false, detail: `entry #${v.seq}: ${v.problem}` };
     },
     nameOf: (i) => world.nameOf(i),
     indexOf: (name) => world.lookup(name),
@@ -301,7 +314,10 @@ function runStep(world: World, step: ParsedStep): StepResult {
       if (outcome?.text !== undefined) text = outcome.text;
     } catch (err) {
       // A non-KeywayError is a bug somewhere; report it on the step instead of losing the whole run.
-      error = errorOf(err) ?? { code: 'internal', message: `crashed: ${err instanceof Error ? err.stack ?? err.message : String(err)}` };
+      error = errorOf(err) ?? {
+        code: 'internal',
+        message: `crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      };
     }
   }
   if (step.settle) world.settle();

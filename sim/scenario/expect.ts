@@ -1,5 +1,12 @@
 // Expectations: what a step's `expect:` may say, parsed up front and checked after the step has run.
-import type { AlarmCode, AuditEntry, ErrorCode, LockStatus, LockTime, Settings } from '../../firmware/index.ts';
+import type {
+  AlarmCode,
+  AuditEntry,
+  ErrorCode,
+  LockStatus,
+  LockTime,
+  Settings,
+} from '../../firmware/index.ts';
 import type { Field } from './Field.ts';
 import type { Operation, ParseContext } from './registry.ts';
 import { formatLockTime } from './time.ts';
@@ -92,7 +99,18 @@ export const EXPECT_FIELDS = [
   'audit_verifies',
 ] as const;
 
-const PATTERN_FIELDS = ['kind', 'action', 'result', 'reason', 'user', 'target', 'source', 'credential', 'security', 'data'];
+const PATTERN_FIELDS = [
+  'kind',
+  'action',
+  'result',
+  'reason',
+  'user',
+  'target',
+  'source',
+  'credential',
+  'security',
+  'data',
+];
 
 function readPattern(f: Field, ctx: ParseContext): AuditPattern {
   f.map().onlyKeys(PATTERN_FIELDS);
@@ -100,7 +118,8 @@ function readPattern(f: Field, ctx: ParseContext): AuditPattern {
   if (f.at('kind').present) p.kind = f.at('kind').oneOf(AUDIT_KINDS);
   if (f.at('action').present) p.action = f.at('action').nonEmptyString();
   if (f.at('result').present) p.result = f.at('result').oneOf(['success', 'failure'] as const);
-  if (f.at('reason').present) p.reason = f.at('reason').value === null ? null : f.at('reason').oneOf(DENIAL_REASONS);
+  if (f.at('reason').present)
+    p.reason = f.at('reason').value === null ? null : f.at('reason').oneOf(DENIAL_REASONS);
   for (const k of ['user', 'target'] as const) {
     if (f.at(k).present) p[k] = f.at(k).value === null ? null : ctx.userRef(f.at(k));
   }
@@ -113,7 +132,8 @@ function readPattern(f: Field, ctx: ParseContext): AuditPattern {
     const data: Record<string, Scalar> = {};
     for (const k of f.at('data').keys()) {
       const v = f.at('data').at(k).value;
-      if (v !== null && typeof v === 'object') f.at('data').at(k).fail('audit data values are strings, numbers, booleans or null');
+      if (v !== null && typeof v === 'object')
+        f.at('data').at(k).fail('audit data values are strings, numbers, booleans or null');
       data[k] = v as Scalar;
     }
     p.data = data;
@@ -145,9 +165,17 @@ export function readExpectation(f: Field, ctx: ParseContext): Expectation {
   if (at('battery').present) e.battery = at('battery').number({ min: 0, max: 100 });
   if (at('alarm').present) e.alarm = at('alarm').listOrOne().map(readAlarm);
   if (at('no_alarm').present) {
-    e.no_alarm = at('no_alarm').value === 'any' ? 'any' : at('no_alarm').listOrOne().map((a) => a.oneOf(ALARM_CODES));
+    e.no_alarm =
+      at('no_alarm').value === 'any'
+        ? 'any'
+        : at('no_alarm')
+            .listOrOne()
+            .map((a) => a.oneOf(ALARM_CODES));
   }
-  if (at('alarms_active').present) e.alarms_active = at('alarms_active').list().map((a) => a.oneOf(ALARM_CODES));
+  if (at('alarms_active').present)
+    e.alarms_active = at('alarms_active')
+      .list()
+      .map((a) => a.oneOf(ALARM_CODES));
   if (at('locked_out').present) e.locked_out = at('locked_out').bool();
   if (at('wrong_attempts').present) e.wrong_attempts = at('wrong_attempts').number({ integer: true, min: 0 });
   if (at('time').present) {
@@ -183,11 +211,22 @@ export function readExpectation(f: Field, ctx: ParseContext): Expectation {
     const a = at('audit').map().onlyKeys(['last', 'contains', 'not_contains', 'step', 'count', 'step_count']);
     e.audit = {};
     if (a.at('last').present) e.audit.last = readPattern(a.at('last'), ctx);
-    if (a.at('contains').present) e.audit.contains = a.at('contains').listOrOne().map((p) => readPattern(p, ctx));
+    if (a.at('contains').present)
+      e.audit.contains = a
+        .at('contains')
+        .listOrOne()
+        .map((p) => readPattern(p, ctx));
     if (a.at('not_contains').present) {
-      e.audit.not_contains = a.at('not_contains').listOrOne().map((p) => readPattern(p, ctx));
+      e.audit.not_contains = a
+        .at('not_contains')
+        .listOrOne()
+        .map((p) => readPattern(p, ctx));
     }
-    if (a.at('step').present) e.audit.step = a.at('step').listOrOne().map((p) => readPattern(p, ctx));
+    if (a.at('step').present)
+      e.audit.step = a
+        .at('step')
+        .listOrOne()
+        .map((p) => readPattern(p, ctx));
     if (a.at('count').present) e.audit.count = a.at('count').number({ integer: true, min: 0 });
     if (a.at('step_count').present) e.audit.step_count = a.at('step_count').number({ integer: true, min: 0 });
   }
@@ -222,11 +261,15 @@ export interface Failure {
   context?: string[];
 }
 
-export function describeEntry(e: AuditEntry, nameOf: (i: number | null | undefined) => string | null): string {
+export function describeEntry(
+  e: AuditEntry,
+  nameOf: (i: number | null | undefined) => string | null,
+): string {
   const parts = [`#${e.seq}`, e.kind, e.action];
   if (e.result !== undefined) parts.push(e.result);
   if (e.reason !== undefined && e.reason !== null) parts.push(`reason=${e.reason}`);
-  if (e.userIndex !== undefined && e.userIndex !== null) parts.push(`user=${nameOf(e.userIndex) ?? `#${e.userIndex}`}`);
+  if (e.userIndex !== undefined && e.userIndex !== null)
+    parts.push(`user=${nameOf(e.userIndex) ?? `#${e.userIndex}`}`);
   if (e.targetUserIndex !== undefined && e.targetUserIndex !== null) {
     parts.push(`target=${nameOf(e.targetUserIndex) ?? `#${e.targetUserIndex}`}`);
   }
@@ -246,7 +289,8 @@ export function describePattern(p: AuditPattern): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(p)) {
     if (k === 'data') {
-      for (const [dk, dv] of Object.entries(v as Record<string, Scalar>)) parts.push(`data.${dk}=${String(dv)}`);
+      for (const [dk, dv] of Object.entries(v as Record<string, Scalar>))
+        parts.push(`data.${dk}=${String(dv)}`);
     } else parts.push(`${k}=${v === null ? 'none' : String(v)}`);
   }
   return `{ ${parts.join(', ')} }`;
@@ -280,7 +324,8 @@ function operationText(op: Operation | null, obs: Observation): string {
   return op.granted ? `granted${who}` : `denied (${op.reason ?? 'no reason'})${who}`;
 }
 
-const alarmText = (a: { code: string; silent: boolean }): string => (a.silent ? `${a.code} (silent)` : a.code);
+const alarmText = (a: { code: string; silent: boolean }): string =>
+  a.silent ? `${a.code} (silent)` : a.code;
 
 /** Compares a step's expectations with what happened; returns one Failure per unmet expectation. */
 export function checkExpectation(e: Expectation, obs: Observation): Failure[] {
@@ -316,17 +361,28 @@ export function checkExpectation(e: Expectation, obs: Observation): Failure[] {
   }
   if (e.alarm !== undefined) {
     for (const want of e.alarm) {
-      const hit = obs.alarmsRaised.some((a) => a.code === want.code && (want.silent === undefined || a.silent === want.silent));
+      const hit = obs.alarmsRaised.some(
+        (a) => a.code === want.code && (want.silent === undefined || a.silent === want.silent),
+      );
       if (!hit) {
-        const wanted = want.silent === undefined ? want.code : alarmText({ code: want.code, silent: want.silent });
-        fail('alarm', `${wanted} raised in this step`, obs.alarmsRaised.map(alarmText).join(', ') || 'no alarm');
+        const wanted =
+          want.silent === undefined ? want.code : alarmText({ code: want.code, silent: want.silent });
+        fail(
+          'alarm',
+          `${wanted} raised in this step`,
+          obs.alarmsRaised.map(alarmText).join(', ') || 'no alarm',
+        );
       }
     }
   }
   if (e.no_alarm !== undefined) {
     const bad = obs.alarmsRaised.filter((a) => e.no_alarm === 'any' || e.no_alarm!.includes(a.code));
     if (bad.length > 0) {
-      fail('no_alarm', e.no_alarm === 'any' ? 'no alarm' : `none of ${e.no_alarm.join(', ')}`, bad.map(alarmText).join(', '));
+      fail(
+        'no_alarm',
+        e.no_alarm === 'any' ? 'no alarm' : `none of ${e.no_alarm.join(', ')}`,
+        bad.map(alarmText).join(', '),
+      );
     }
   }
   if (e.alarms_active !== undefined) {
@@ -337,7 +393,11 @@ export function checkExpectation(e: Expectation, obs: Observation): Failure[] {
   if (e.locked_out !== undefined) {
     const out = s.lockedOutRemainingMs > 0;
     if (out !== e.locked_out) {
-      fail('locked_out', String(e.locked_out), out ? `true (${Math.ceil(s.lockedOutRemainingMs / 1000)} s left)` : 'false');
+      fail(
+        'locked_out',
+        String(e.locked_out),
+        out ? `true (${Math.ceil(s.lockedOutRemainingMs / 1000)} s left)` : 'false',
+      );
     }
   }
   if (e.wrong_attempts !== undefined && s.wrongAttempts !== e.wrong_attempts) {
@@ -351,7 +411,8 @@ export function checkExpectation(e: Expectation, obs: Observation): Failure[] {
       fail('time', formatLockTime(e.time.at, obs.timeZone), formatLockTime(t, obs.timeZone));
     }
   }
-  if (e.setup_mode !== undefined && s.setupMode !== e.setup_mode) fail('setup_mode', String(e.setup_mode), String(s.setupMode));
+  if (e.setup_mode !== undefined && s.setupMode !== e.setup_mode)
+    fail('setup_mode', String(e.setup_mode), String(s.setupMode));
   for (const [name, want] of Object.entries(e.users ?? {})) {
     const have = obs.userState(name);
     if (have !== want) fail(`users.${name}`, want, have);
@@ -362,7 +423,8 @@ export function checkExpectation(e: Expectation, obs: Observation): Failure[] {
   }
   for (const [k, want] of Object.entries(e.settings ?? {})) {
     const have = (obs.settings as unknown as Record<string, unknown>)[k];
-    if (JSON.stringify(have) !== JSON.stringify(want)) fail(`settings.${k}`, JSON.stringify(want), JSON.stringify(have));
+    if (JSON.stringify(have) !== JSON.stringify(want))
+      fail(`settings.${k}`, JSON.stringify(want), JSON.stringify(have));
   }
   if (e.audit !== undefined) checkAudit(e.audit, obs, fail);
   if (e.audit_verifies !== undefined) {
@@ -377,8 +439,9 @@ function checkAudit(
   obs: Observation,
   fail: (field: string, expected: string, actual: string, context?: string[]) => void,
 ): void {
-  const show = (e: AuditEntry): string => describeEntry(e, obs.nameOf);
-  const all = a.last !== undefined || a.contains !== undefined || a.not_contains !== undefined || a.count !== undefined;
+  const show = (e: AuditEntry): string => describeEntry(e, (i) => obs.nameOf(i));
+  const all =
+    a.last !== undefined || a.contains !== undefined || a.not_contains !== undefined || a.count !== undefined;
   const entries = all ? obs.allEntries() : [];
   if (a.last !== undefined) {
     const last = entries[entries.length - 1];
@@ -388,14 +451,20 @@ function checkAudit(
   }
   (a.contains ?? []).forEach((p, i) => {
     if (!entries.some((e) => matches(p, e, obs))) {
-      fail(`audit.contains[${i}]`, describePattern(p), 'no such entry in the log', entries.slice(-8).map(show));
+      fail(
+        `audit.contains[${i}]`,
+        describePattern(p),
+        'no such entry in the log',
+        entries.slice(-8).map(show),
+      );
     }
   });
   (a.not_contains ?? []).forEach((p, i) => {
     const hit = entries.find((e) => matches(p, e, obs));
     if (hit !== undefined) fail(`audit.not_contains[${i}]`, `no entry like ${describePattern(p)}`, show(hit));
   });
-  if (a.count !== undefined && entries.length !== a.count) fail('audit.count', String(a.count), String(entries.length));
+  if (a.count !== undefined && entries.length !== a.count)
+    fail('audit.count', String(a.count), String(entries.length));
   if (a.step_count !== undefined && obs.stepEntries.length !== a.step_count) {
     fail('audit.step_count', String(a.step_count), String(obs.stepEntries.length), obs.stepEntries.map(show));
   }
@@ -405,7 +474,12 @@ function checkAudit(
     a.step.forEach((p, i) => {
       const at = obs.stepEntries.findIndex((e, j) => j >= from && matches(p, e, obs));
       if (at < 0) {
-        fail(`audit.step[${i}]`, describePattern(p), 'no such entry (in order) in this step', obs.stepEntries.map(show));
+        fail(
+          `audit.step[${i}]`,
+          describePattern(p),
+          'no such entry (in order) in this step',
+          obs.stepEntries.map(show),
+        );
       } else from = at + 1;
     });
   }

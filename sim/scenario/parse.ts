@@ -55,7 +55,10 @@ export interface Scenario {
 const TOP_KEYS = ['name', 'description', 'lock', 'board', 'start', 'seed', 'users', 'holidays', 'steps'];
 const RESERVED_STEP_KEYS = ['as', 'expect', 'note', 'settle'];
 
-function lineLookup(doc: ReturnType<typeof parseDocument>, counter: LineCounter): (p: readonly PathSegment[]) => number | undefined {
+function lineLookup(
+  doc: ReturnType<typeof parseDocument>,
+  counter: LineCounter,
+): (p: readonly PathSegment[]) => number | undefined {
   return (path) => {
     for (let len = path.length; len >= 0; len--) {
       const node = doc.getIn(path.slice(0, len), true) as YamlNode | undefined;
@@ -75,7 +78,10 @@ export function parseScenario(text: string, file: string): Scenario {
   if (first !== undefined) {
     const line = first.linePos?.[0]?.line;
     const message = (first.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    throw new ScenarioError(line === undefined ? { file } : { file, line }, `not valid YAML or JSON: ${message}`);
+    throw new ScenarioError(
+      line === undefined ? { file } : { file, line },
+      `not valid YAML or JSON: ${message}`,
+    );
   }
   const root = Field.root(doc.toJS({ maxAliasCount: 100 }), file, lineLookup(doc, counter));
   if (!root.isMap()) root.fail('a scenario is a mapping with at least name and steps');
@@ -90,7 +96,9 @@ export function parseScenario(text: string, file: string): Scenario {
   if (lockField.at('timeZone').present) {
     timeZone = lockField.at('timeZone').string('an IANA time zone name');
     if (!isValidTimeZone(timeZone)) {
-      lockField.at('timeZone').fail(`unknown time zone "${timeZone}" (expected an IANA name such as Europe/Berlin)`);
+      lockField
+        .at('timeZone')
+        .fail(`unknown time zone "${timeZone}" (expected an IANA name such as Europe/Berlin)`);
     }
   }
 
@@ -99,7 +107,10 @@ export function parseScenario(text: string, file: string): Scenario {
   const start =
     startField.value === 'unknown'
       ? null
-      : parseTimePoint(startField.present ? startField : new Field('2026-01-01T00:00', ['start'], file, () => undefined), timeZone);
+      : parseTimePoint(
+          startField.present ? startField : new Field('2026-01-01T00:00', ['start'], file, () => undefined),
+          timeZone,
+        );
 
   const seedField = root.at('seed');
   const seed = seedField.present
@@ -113,7 +124,9 @@ export function parseScenario(text: string, file: string): Scenario {
     const n = name ?? readUserName(f);
     if (!known.has(n)) {
       const list = [...known];
-      f.fail(`unknown user "${n}"${suggest(n, list)}; known here: ${list.length === 0 ? 'none' : list.join(', ')}`);
+      f.fail(
+        `unknown user "${n}"${suggest(n, list)}; known here: ${list.length === 0 ? 'none' : list.join(', ')}`,
+      );
     }
     return n;
   };
@@ -134,7 +147,8 @@ export function parseScenario(text: string, file: string): Scenario {
         .list()
         .map((h) => ({ holiday: readHoliday(h), at: h.location() }))
     : [];
-  if (holidays.length > 0 && users.length === 0) root.at('holidays').fail('holidays are added by the owner; declare one in users');
+  if (holidays.length > 0 && users.length === 0)
+    root.at('holidays').fail('holidays are added by the owner; declare one in users');
 
   const stepFields = root.at('steps').required().list();
   if (stepFields.length === 0) root.at('steps').fail('a scenario needs at least one step');
@@ -167,7 +181,10 @@ export function loadScenario(file: string): Scenario {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ScenarioError({ file }, code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? String(err)})`);
+    throw new ScenarioError(
+      { file },
+      code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? String(err)})`,
+    );
   }
   return parseScenario(text, file);
 }
@@ -189,7 +206,9 @@ function readUsers(f: Field, ctx: ParseContext): Scenario['users'] {
   const fields = f.list();
   const ownerAt = fields.findIndex((u) => u.isMap() && u.at('role').value === 'owner');
   if (fields.length > 0 && ownerAt < 0) {
-    f.fail('declared users need an owner (role: owner): the first owner is created in setup mode and adds the others');
+    f.fail(
+      'declared users need an owner (role: owner): the first owner is created in setup mode and adds the others',
+    );
   }
   const order = ownerAt < 0 ? [] : [ownerAt, ...fields.keys()].filter((v, i, a) => a.indexOf(v) === i);
   const out: Scenario['users'] = [];
@@ -208,14 +227,23 @@ function readStep(f: Field, n: number, ctx: ParseContext): ParsedStep {
   if (typeof f.value === 'string') {
     const kind = stepKind(f.value);
     if (kind === undefined) f.fail(`unknown step "${f.value}"${suggest(f.value, names)}`);
-    if (kind.bare !== true) f.fail(`step "${kind.name}" needs a value, e.g. "${kind.name}: ..." (${kind.summary})`);
+    if (kind.bare !== true)
+      f.fail(`step "${kind.name}" needs a value, e.g. "${kind.name}: ..." (${kind.summary})`);
     if (kind.actor === 'required') f.fail(`step "${kind.name}" needs as: NAME`);
-    return { n, at: f.location(), kind, params: kind.parse(new Field(null, f.path, ctx.file, () => f.location().line), ctx), settle: true };
+    return {
+      n,
+      at: f.location(),
+      kind,
+      params: kind.parse(new Field(null, f.path, ctx.file, () => f.location().line), ctx),
+      settle: true,
+    };
   }
-  if (!f.isMap()) f.fail(`a step is a mapping such as { pin: "1234", expect: { result: granted } }, got ${typeof f.value}`);
+  if (!f.isMap())
+    f.fail(`a step is a mapping such as { pin: "1234", expect: { result: granted } }, got ${typeof f.value}`);
   const keys = f.keys();
   const actions = keys.filter((k) => !RESERVED_STEP_KEYS.includes(k) && stepKind(k) !== undefined);
-  if (actions.length > 1) f.fail(`a step does one thing; found ${actions.join(' and ')} (split them into separate steps)`);
+  if (actions.length > 1)
+    f.fail(`a step does one thing; found ${actions.join(' and ')} (split them into separate steps)`);
   const kind = actions[0] === undefined ? null : stepKind(actions[0])!;
   for (const k of keys) {
     if (RESERVED_STEP_KEYS.includes(k) || k === kind?.name || kind?.modifiers?.includes(k) === true) continue;
@@ -224,7 +252,13 @@ function readStep(f: Field, n: number, ctx: ParseContext): ParsedStep {
   if (kind === null && !f.at('expect').present) {
     f.fail(`a step needs an action (${names.join(', ')}) or an expect`);
   }
-  const step: ParsedStep = { n, at: f.location(), kind, params: null, settle: f.at('settle').optBool() ?? true };
+  const step: ParsedStep = {
+    n,
+    at: f.location(),
+    kind,
+    params: null,
+    settle: f.at('settle').optBool() ?? true,
+  };
   if (f.at('note').present) step.note = f.at('note').string('a note');
   if (f.at('as').present) {
     if (kind === null || (kind.actor ?? 'none') === 'none') {

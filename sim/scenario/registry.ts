@@ -57,8 +57,9 @@ const kinds = new Map<string, StepKind>();
 /** Adds a step kind. Names are unique; registering one twice is a programming error. */
 export function registerStep<P>(kind: StepKind<P>): void {
   if (kinds.has(kind.name)) throw new Error(`scenario step "${kind.name}" is already registered`);
-  if (['as', 'expect', 'note', 'settle'].includes(kind.name)) throw new Error(`"${kind.name}" is reserved in steps`);
-  kinds.set(kind.name, kind as StepKind);
+  if (['as', 'expect', 'note', 'settle'].includes(kind.name))
+    throw new Error(`"${kind.name}" is reserved in steps`);
+  kinds.set(kind.name, kind);
 }
 
 export function stepKind(name: string): StepKind | undefined {

@@ -20,7 +20,8 @@ function outcomeText(r: StepResult): string {
     parts.push(who === null ? what : `${what} ${who}`);
   }
   if (r.text !== null) parts.push(r.text);
-  if (r.alarms.length > 0) parts.push(`alarm ${r.alarms.map((a) => (a.silent ? `${a.code} (silent)` : a.code)).join(', ')}`);
+  if (r.alarms.length > 0)
+    parts.push(`alarm ${r.alarms.map((a) => (a.silent ? `${a.code} (silent)` : a.code)).join(', ')}`);
   parts.push(`bolt ${r.bolt}, door ${r.door}`);
   return parts.join(' · ');
 }

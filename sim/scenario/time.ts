@@ -22,10 +22,13 @@ export function parseTimePoint(field: Field, timeZone: string): LockTime {
   }
   const [local, zone, extra] = text.split(/\s+/);
   if (extra !== undefined || local === undefined || !LOCAL.test(local)) {
-    field.fail(`"${text}" is not a time; use "YYYY-MM-DDTHH:MM" (local), optionally followed by a zone, or ISO with Z`);
+    field.fail(
+      `"${text}" is not a time; use "YYYY-MM-DDTHH:MM" (local), optionally followed by a zone, or ISO with Z`,
+    );
   }
   const tz = zone ?? timeZone;
-  if (!isValidTimeZone(tz)) field.fail(`unknown time zone "${tz}" (expected an IANA name such as Europe/Berlin)`);
+  if (!isValidTimeZone(tz))
+    field.fail(`unknown time zone "${tz}" (expected an IANA name such as Europe/Berlin)`);
   try {
     return localToEpoch(local, tz);
   } catch (err) {

@@ -44,7 +44,15 @@ const SPEC_FIELDS = [
   'usesRemaining',
   'mayShare',
 ] as const;
-const CREDENTIAL_FIELDS = ['pin', 'pins', 'card', 'cards', 'fingerprint', 'fingerprints', 'schedules'] as const;
+const CREDENTIAL_FIELDS = [
+  'pin',
+  'pins',
+  'card',
+  'cards',
+  'fingerprint',
+  'fingerprints',
+  'schedules',
+] as const;
 
 export const USER_FIELDS: readonly string[] = ['name', ...SPEC_FIELDS, ...CREDENTIAL_FIELDS, 'createdBy'];
 
@@ -134,7 +142,8 @@ export function readSchedule(field: Field, ignore: readonly string[] = []): Acce
 
 function readLocalDateTime(field: Field): string {
   const s = field.string('a local time "YYYY-MM-DDTHH:MM"');
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(s)) field.fail(`"${s}" is not of the form YYYY-MM-DDTHH:MM`);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(s))
+    field.fail(`"${s}" is not of the form YYYY-MM-DDTHH:MM`);
   return s;
 }
 
@@ -165,8 +174,14 @@ export function readSpecFields(field: Field, ctx: ParseContext): Partial<UserSpe
     if (f(k).present) spec[k] = f(k).value === null ? null : ctx.time(f(k));
   }
   if (f('permanent').present) spec.permanent = f('permanent').bool();
-  if (f('methods').present) spec.methods = f('methods').listOrOne().map((m) => m.oneOf(METHOD_NAMES));
-  if (f('sites').present) spec.sites = f('sites').listOrOne().map((s) => s.nonEmptyString('a site name'));
+  if (f('methods').present)
+    spec.methods = f('methods')
+      .listOrOne()
+      .map((m) => m.oneOf(METHOD_NAMES));
+  if (f('sites').present)
+    spec.sites = f('sites')
+      .listOrOne()
+      .map((s) => s.nonEmptyString('a site name'));
   if (f('credentialRule').present) spec.credentialRule = f('credentialRule').oneOf(CREDENTIAL_RULES);
   if (f('usesRemaining').present) {
     spec.usesRemaining =
@@ -178,7 +193,8 @@ export function readSpecFields(field: Field, ctx: ParseContext): Partial<UserSpe
 
 export function readUserName(field: Field): string {
   const name = field.nonEmptyString('a user name');
-  if ([...name].length > 32) field.fail(`user names are at most 32 characters, "${name}" has ${[...name].length}`);
+  if ([...name].length > 32)
+    field.fail(`user names are at most 32 characters, "${name}" has ${[...name].length}`);
   return name;
 }
 
@@ -189,7 +205,10 @@ export function readUserPlan(field: Field, ctx: ParseContext, opts: { allowCreat
   field.at('role').required();
   const spec = { ...readSpecFields(field, ctx), name } as UserSpec;
   const pins = [...(field.at('pin').present ? [field.at('pin')] : []), ...listIfPresent(field.at('pins'))];
-  const cards = [...(field.at('card').present ? [field.at('card')] : []), ...listIfPresent(field.at('cards'))];
+  const cards = [
+    ...(field.at('card').present ? [field.at('card')] : []),
+    ...listIfPresent(field.at('cards')),
+  ];
   const prints = [
     ...(field.at('fingerprint').present ? [field.at('fingerprint')] : []),
     ...listIfPresent(field.at('fingerprints')),

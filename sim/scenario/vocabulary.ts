@@ -32,7 +32,12 @@ export const USER_TYPES = keys<UserType>({
   RemoteOnly: true,
 });
 export const METHOD_NAMES = keys<Method>({ pin: true, card: true, fingerprint: true, app: true });
-export const CREDENTIAL_TYPES = keys<CredentialType>({ pin: true, card: true, fingerprint: true, ekey: true });
+export const CREDENTIAL_TYPES = keys<CredentialType>({
+  pin: true,
+  card: true,
+  fingerprint: true,
+  ekey: true,
+});
 export const CREDENTIAL_RULES = keys<CredentialRule>({ single: true, dual: true, tri: true });
 export const MODES = keys<OperatingMode>({
   Normal: true,
@@ -41,8 +46,20 @@ export const MODES = keys<OperatingMode>({
   NoRemoteLockUnlock: true,
   Passage: true,
 });
-export const BOLT_STATES = keys<BoltState>({ locked: true, unlocked: true, locking: true, unlocking: true, jammed: true });
-export const DOOR_STATES = keys<DoorState>({ closed: true, open: true, ajar: true, forced_open: true, unknown: true });
+export const BOLT_STATES = keys<BoltState>({
+  locked: true,
+  unlocked: true,
+  locking: true,
+  unlocking: true,
+  jammed: true,
+});
+export const DOOR_STATES = keys<DoorState>({
+  closed: true,
+  open: true,
+  ajar: true,
+  forced_open: true,
+  unknown: true,
+});
 export const SOURCES = keys<OperationSource>({
   keypad: true,
   button: true,

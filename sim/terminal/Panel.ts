@@ -13,7 +13,8 @@ export interface PanelOptions {
   notice?: string[];
 }
 
-const KEY_HELP = 'keys: 0-9 # * keypad · b inside button · o/c door open/close · +/- battery · t tamper · q quit';
+const KEY_HELP =
+  'keys: 0-9 # * keypad · b inside button · o/c door open/close · +/- battery · t tamper · q quit';
 const MAX_EVENTS = 10;
 
 export type PanelAction = 'quit' | 'handled' | 'ignored';
@@ -77,7 +78,10 @@ export class Panel {
   private describe(e: AuditEntry): string {
     const tz = this.host.lock.settings.timeZone;
     const when = e.time === null ? '--:--:--' : formatLockTime(e.time, tz).slice(15, 23);
-    const who = e.userIndex === null || e.userIndex === undefined ? '' : ` ${this.host.lock.getUser(e.userIndex)?.name ?? `#${e.userIndex}`}`;
+    const who =
+      e.userIndex === null || e.userIndex === undefined
+        ? ''
+        : ` ${this.host.lock.getUser(e.userIndex)?.name ?? `#${e.userIndex}`}`;
     const how = e.source === undefined ? '' : ` (${e.source})`;
     const why = e.reason === null || e.reason === undefined ? '' : ` ${e.reason}`;
     const text = `${when}  ${e.action}${e.result === 'failure' ? ' refused' : ''}${why}${who}${how}`;
@@ -87,9 +91,16 @@ export class Panel {
   render(): void {
     const s = this.host.lock.status();
     const tz = this.host.lock.settings.timeZone;
-    const bolt = s.bolt === 'locked' ? this.paint('32;1', 'LOCKED') : s.bolt === 'unlocked' ? this.paint('33;1', 'UNLOCKED') : this.paint('31;1', s.bolt.toUpperCase());
-    const row = (a: string, av: string, b: string, bv: string): string => ` ${a.padEnd(9)}${av.padEnd(28)}${b.padEnd(9)}${bv}`;
-    const lockout = s.lockedOutRemainingMs > 0 ? ` · keypad locked out ${Math.ceil(s.lockedOutRemainingMs / 1000)} s` : '';
+    const bolt =
+      s.bolt === 'locked'
+        ? this.paint('32;1', 'LOCKED')
+        : s.bolt === 'unlocked'
+          ? this.paint('33;1', 'UNLOCKED')
+          : this.paint('31;1', s.bolt.toUpperCase());
+    const row = (a: string, av: string, b: string, bv: string): string =>
+      ` ${a.padEnd(9)}${av.padEnd(28)}${b.padEnd(9)}${bv}`;
+    const lockout =
+      s.lockedOutRemainingMs > 0 ? ` · keypad locked out ${Math.ceil(s.lockedOutRemainingMs / 1000)} s` : '';
     const lines = [
       this.paint('1', `keyway lock "${this.options.name}"  ${s.lockId}`) + `   (${this.host.dataDir})`,
       '',

@@ -37,11 +37,13 @@ export function parseCommand(line: string): TerminalCommand | { error: string } 
     case 'b':
       return arg === undefined ? { kind: 'button' } : bad('button takes no argument');
     case 'door':
-      if (arg === 'open' || arg === 'close' || arg === 'closed') return { kind: 'door', open: arg === 'open' };
+      if (arg === 'open' || arg === 'close' || arg === 'closed')
+        return { kind: 'door', open: arg === 'open' };
       return bad('door needs open or close');
     case 'battery': {
       const n = Number(arg);
-      if (arg === undefined || !Number.isFinite(n) || n < 0 || n > 100) return bad('battery needs a level from 0 to 100');
+      if (arg === undefined || !Number.isFinite(n) || n < 0 || n > 100)
+        return bad('battery needs a level from 0 to 100');
       return { kind: 'battery', percent: n };
     }
     case 'tamper': {
@@ -49,7 +51,9 @@ export function parseCommand(line: string): TerminalCommand | { error: string } 
       return on === null ? bad('tamper needs on or off') : { kind: 'tamper', on };
     }
     case 'card':
-      return arg !== undefined && /^[0-9A-Fa-f]+$/.test(arg) ? { kind: 'card', uid: arg } : bad('card needs a hex UID');
+      return arg !== undefined && /^[0-9A-Fa-f]+$/.test(arg)
+        ? { kind: 'card', uid: arg }
+        : bad('card needs a hex UID');
     case 'fingerprint': {
       const n = Number(arg);
       return arg !== undefined && Number.isInteger(n) && n >= 0
@@ -71,6 +75,7 @@ export function parseCommand(line: string): TerminalCommand | { error: string } 
     case 'quit':
     case 'exit':
       return { kind: 'quit' };
+    case undefined:
     default:
       return bad(`unknown command "${word ?? ''}"`);
   }

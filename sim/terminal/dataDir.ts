@@ -1,6 +1,15 @@
 // Where a terminal lock keeps its data, and the advisory lock file that keeps two processes (a running
 // `keyway lock` and `keyway admin`) from using one data directory at once.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KeywayError } from '../../firmware/index.ts';
@@ -13,9 +22,15 @@ export const LOCK_FILE = '.keyway-lock';
 /** $XDG_DATA_HOME/keyway/locks/<name>, or ~/.local/share/keyway/locks/<name>. */
 export function defaultDataDir(name: string, env: NodeJS.ProcessEnv = process.env): string {
   if (!NAME.test(name)) {
-    throw new KeywayError('invalid_argument', `lock name "${name}" must be 1-64 letters, digits, dots, dashes or underscores`);
+    throw new KeywayError(
+      'invalid_argument',
+      `lock name "${name}" must be 1-64 letters, digits, dots, dashes or underscores`,
+    );
   }
-  const base = env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== '' ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
+  const base =
+    env.XDG_DATA_HOME !== undefined && env.XDG_DATA_HOME !== ''
+      ? env.XDG_DATA_HOME
+      : join(homedir(), '.local', 'share');
   return join(base, 'keyway', 'locks', name);
 }
 

@@ -17,7 +17,10 @@ const dir = tempDir('keyway-crash-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Start the worker, wait for "ready", let it write for delayMs, SIGKILL it. Resolves with what it printed. */
-function runAndKill(seed: number, delayMs: number): Promise<{ stdout: string; stderr: string; signal: string | null }> {
+function runAndKill(
+  seed: number,
+  delayMs: number,
+): Promise<{ stdout: string; stderr: string; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', worker, dir, String(seed)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,20 +39,29 @@ function runAndKill(seed: number, delayMs: number): Promise<{ stdout: string; st
 
 function check(iteration: number): { users: number; entries: number } {
   const clock = new FakeClock({ time: Date.now() });
-  const lock = Lock.open({ dataDir: dir, clock, board: new FakeBoard(clock), random: new SeededRandom('crash') });
+  const lock = Lock.open({
+    dataDir: dir,
+    clock,
+    board: new FakeBoard(clock),
+    random: new SeededRandom('crash'),
+  });
   try {
     expect(lock.audit.verify()).toMatchObject({ ok: true });
     const entries = lock.audit.entries();
     const added = new Set(entries.filter((e) => e.action === 'add_user').map((e) => e.targetUserIndex));
     const removed = new Set(entries.filter((e) => e.action === 'remove_user').map((e) => e.targetUserIndex));
-    const creds = new Set(entries.filter((e) => e.action === 'add_credential').map((e) => e.credential?.index));
+    const creds = new Set(
+      entries.filter((e) => e.action === 'add_credential').map((e) => e.credential?.index),
+    );
     const users = lock.listUsers();
     for (const u of users) {
       expect([iteration, u.index, added.has(u.index)]).toEqual([iteration, u.index, true]);
       expect(removed.has(u.index)).toBe(false);
       // a Disposable guest's single use is spent exactly when an unlock entry for it exists
       if (u.userType === 'Disposable') {
-        const unlocked = entries.some((e) => e.action === 'unlock' && e.result === 'success' && e.userIndex === u.index);
+        const unlocked = entries.some(
+          (e) => e.action === 'unlock' && e.result === 'success' && e.userIndex === u.index,
+        );
         expect([u.index, u.usesRemaining]).toEqual([u.index, unlocked ? 0 : 1]);
       }
     }
@@ -79,7 +91,6 @@ describe('crash safety', () => {
       const now = check(i);
       if (now.entries > last.entries) progressed++;
       last = now;
-      if (process.env.KEYWAY_CRASH_DEBUG) console.log(i, delay, now);
     }
     // the workers really wrote between kills
     expect(progressed).toBeGreaterThan(ITERATIONS / 2);

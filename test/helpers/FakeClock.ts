@@ -58,7 +58,10 @@ export class FakeClock implements Clock {
     for (;;) {
       let next: Timer | undefined;
       for (const t of this.timers) {
-        if (t.due <= end && (next === undefined || t.due < next.due || (t.due === next.due && t.id < next.id))) {
+        if (
+          t.due <= end &&
+          (next === undefined || t.due < next.due || (t.due === next.due && t.id < next.id))
+        ) {
           next = t;
         }
       }

@@ -26,7 +26,9 @@ export function tempDir(prefix = 'keyway-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function startLock(opts: { settings?: Partial<Settings>; time?: number | null; dir?: string } = {}): Fixture {
+export function startLock(
+  opts: { settings?: Partial<Settings>; time?: number | null; dir?: string } = {},
+): Fixture {
   const dir = opts.dir ?? tempDir();
   const clock = new FakeClock({ time: opts.time === undefined ? T0 : opts.time });
   const board = new FakeBoard(clock);

@@ -22,8 +22,14 @@ interface LockFlags {
 
 export function parseSpeed(text: string): number {
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0 || n > 100_000) throw new CliError(`--speed must be a number above 0 and at most 100000, got "${text}"`);
+  if (!Number.isFinite(n) || n <= 0 || n > 100_000)
+    throw new CliError(`--speed must be a number above 0 and at most 100000, got "${text}"`);
   return n;
+}
+
+/** The computer's time zone: the default for a new lock. */
+export function hostTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 }
 
 /** Resolves --data / --name into a directory (shared with keyway admin). */
@@ -59,8 +65,9 @@ function ownerHint(dataDir: string): string[] {
 async function runLock(flags: LockFlags): Promise<void> {
   const speed = parseSpeed(flags.speed);
   const dataDir = resolveDataDir(flags);
-  const tz = flags.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
-  if (!isValidTimeZone(tz)) throw new CliError(`--tz: unknown time zone "${tz}" (expected an IANA name such as Europe/Berlin)`);
+  const tz = flags.tz ?? hostTimeZone();
+  if (!isValidTimeZone(tz))
+    throw new CliError(`--tz: unknown time zone "${tz}" (expected an IANA name such as Europe/Berlin)`);
   if (flags.setupCode !== undefined && !/^\d{6,10}$/.test(flags.setupCode)) {
     throw new CliError('--setup-code must be 6 to 10 digits');
   }
@@ -81,12 +88,22 @@ async function runLock(flags: LockFlags): Promise<void> {
   );
   const h = host;
   const status = h.lock.status();
-  if (h.created) process.stderr.write(`keyway: created a new lock in ${dataDir} (time zone ${h.lock.settings.timeZone})\n`);
+  if (h.created)
+    process.stderr.write(
+      `keyway: created a new lock in ${dataDir} (time zone ${h.lock.settings.timeZone})\n`,
+    );
   else if (flags.tz !== undefined && flags.tz !== h.lock.settings.timeZone) {
-    process.stderr.write(`keyway: --tz applies to a new lock only; this lock's time zone is ${h.lock.settings.timeZone}\n`);
+    process.stderr.write(
+      `keyway: --tz applies to a new lock only; this lock's time zone is ${h.lock.settings.timeZone}\n`,
+    );
   }
   const notice = status.setupMode
-    ? [...ownerHint(dataDir), ...(flags.setupCode === undefined ? [] : [`setup code (for claiming over Bluetooth, later): ${flags.setupCode}`])]
+    ? [
+        ...ownerHint(dataDir),
+        ...(flags.setupCode === undefined
+          ? []
+          : [`setup code (for claiming over Bluetooth, later): ${flags.setupCode}`]),
+      ]
     : [];
 
   let stopping: Promise<void> | null = null;
@@ -177,11 +194,17 @@ export function register(program: Command): void {
     .description(
       'run a lock on the virtual board: a live panel on a TTY; otherwise commands on stdin and events as JSON lines',
     )
-    .option('--data <dir>', 'data directory (default: $XDG_DATA_HOME/keyway/locks/<name> or ~/.local/share/keyway/locks/<name>)')
+    .option(
+      '--data <dir>',
+      'data directory (default: $XDG_DATA_HOME/keyway/locks/<name> or ~/.local/share/keyway/locks/<name>)',
+    )
     .option('--name <name>', 'lock name, used for the default data directory', 'default')
     .option('--speed <n>', "run the lock's clock N times faster than real time", '1')
     .option('--tz <zone>', "time zone of a new lock (default: this computer's)")
-    .option('--setup-code <digits>', 'setup code shown while the lock has no owner (for claiming over Bluetooth)')
+    .option(
+      '--setup-code <digits>',
+      'setup code shown while the lock has no owner (for claiming over Bluetooth)',
+    )
     .option('--json', 'JSON lines on stdout and commands on stdin even on a TTY')
     .addHelpText(
       'after',

@@ -53,7 +53,9 @@ function runFiles(files: string[], flags: RunFlags): void {
   if (flags.json === true) {
     process.stdout.write(`${JSON.stringify({ ok: !failed && !invalid, scenarios: json }, null, 2)}\n`);
   } else if (files.length > 1) {
-    process.stdout.write(`${failed || invalid ? 'some scenarios did not pass' : `all ${files.length} scenarios passed`}\n`);
+    process.stdout.write(
+      `${failed || invalid ? 'some scenarios did not pass' : `all ${files.length} scenarios passed`}\n`,
+    );
   }
   process.exitCode = invalid ? 2 : failed ? 1 : 0;
 }
@@ -64,11 +66,13 @@ export function register(program: Command): void {
     .description('run scripted scenarios against a simulated lock (format: docs/scenarios.md)');
   scenario
     .command('run')
-    .description('run scenario files (YAML or JSON); exit 0 if all pass, 1 if an expectation fails, 2 if a file is invalid')
+    .description(
+      'run scenario files (YAML or JSON); exit 0 if all pass, 1 if an expectation fails, 2 if a file is invalid',
+    )
     .argument('<file...>', 'scenario files')
     .option('--json', 'print the results as one JSON document')
     .option('--keep-going', 'run the remaining steps after a failing one')
-    .option('--keep-data', 'keep each scenario\'s data directory (printed) for inspection with keyway admin')
+    .option('--keep-data', "keep each scenario's data directory (printed) for inspection with keyway admin")
     .action((files: string[], flags: RunFlags) => runFiles(files, flags));
   scenario
     .command('steps')
@@ -76,11 +80,17 @@ export function register(program: Command): void {
     .option('--json', 'print as JSON')
     .action((flags: { json?: boolean }) => {
       registerBuiltinSteps();
-      const kinds = stepKinds().map((k) => ({ name: k.name, summary: k.summary, as: k.actor ?? 'none', modifiers: k.modifiers ?? [] }));
+      const kinds = stepKinds().map((k) => ({
+        name: k.name,
+        summary: k.summary,
+        as: k.actor ?? 'none',
+        modifiers: k.modifiers ?? [],
+      }));
       if (flags.json === true) process.stdout.write(`${JSON.stringify(kinds, null, 2)}\n`);
       else {
         for (const k of kinds) {
-          const as = k.as === 'required' ? ' (needs as: NAME)' : k.as === 'optional' ? ' (as: NAME optional)' : '';
+          const as =
+            k.as === 'required' ? ' (needs as: NAME)' : k.as === 'optional' ? ' (as: NAME optional)' : '';
           process.stdout.write(`${k.name.padEnd(18)} ${k.summary}${as}\n`);
         }
       }

@@ -1,6 +1,12 @@
 // Management steps, performed as a named user (`as: NAME`): the engine refuses what that user's role may not
 // do with KeywayError not_authorized, which `expect: { error: not_authorized }` matches.
-import { KeywayError, type AccessSchedule, type HolidaySchedule, type Settings, type UserSpec } from '../../../firmware/index.ts';
+import {
+  KeywayError,
+  type AccessSchedule,
+  type HolidaySchedule,
+  type Settings,
+  type UserSpec,
+} from '../../../firmware/index.ts';
 import type { Field } from '../Field.ts';
 import { registerStep, type ParseContext } from '../registry.ts';
 import type { RunContext } from '../RunContext.ts';
@@ -35,7 +41,9 @@ export function giveCredentials(ctx: RunContext, actor: number, index: number, p
 }
 
 function addPin(ctx: RunContext, actor: number, index: number, p: PinPlan): void {
-  const spec = p.force ? { type: 'pin' as const, pin: p.pin, force: true } : { type: 'pin' as const, pin: p.pin };
+  const spec = p.force
+    ? { type: 'pin' as const, pin: p.pin, force: true }
+    : { type: 'pin' as const, pin: p.pin };
   const c = ctx.lock.addCredential(actor, index, spec);
   ctx.rememberCredential(index, `pin:${p.pin}`, c.index);
 }
@@ -43,15 +51,15 @@ function addPin(ctx: RunContext, actor: number, index: number, p: PinPlan): void
 const nameStep = (f: Field, ctx: ParseContext): string => ctx.userRef(f);
 
 type Removal =
-  | { user: string; key: string; label: string }
-  | { user: string; type: string; all: boolean; label: string };
+  { user: string; key: string; label: string } | { user: string; type: string; all: boolean; label: string };
 
 function readRemoval(f: Field, ctx: ParseContext): Removal {
   f.map().onlyKeys(['user', 'pin', 'card', 'fingerprint', 'type', 'all']);
   const user = ctx.userRef(f.at('user').required());
   const given = ['pin', 'card', 'fingerprint', 'type'].filter((k) => f.at(k).present);
   if (given.length !== 1) f.fail('name exactly one of pin, card, fingerprint or type');
-  if (f.at('pin').present) return { user, key: `pin:${readPinPlan(f.at('pin')).pin}`, label: `${user}'s PIN` };
+  if (f.at('pin').present)
+    return { user, key: `pin:${readPinPlan(f.at('pin')).pin}`, label: `${user}'s PIN` };
   if (f.at('card').present) {
     const uid = readCardUid(f.at('card'));
     return { user, key: `card:${uid}`, label: `${user}'s card ${uid}` };
@@ -91,7 +99,7 @@ export function readSettingsPatch(f: Field): Partial<Settings> {
   f.map().onlyKeys(SETTING_KEYS);
   const patch: Record<string, unknown> = {};
   for (const k of f.keys()) patch[k] = f.at(k).value;
-  return patch as Partial<Settings>;
+  return patch;
 }
 
 export function registerManagementSteps(): void {
@@ -119,7 +127,22 @@ export function registerManagementSteps(): void {
     summary: 'change a user: { user: NAME, role?, userType?, validUntil?, methods?, name? (rename), ... }',
     actor: 'required',
     parse: (f, ctx) => {
-      f.map().onlyKeys(['user', ...USER_FIELDS.filter((k) => !['pin', 'pins', 'card', 'cards', 'fingerprint', 'fingerprints', 'schedules', 'createdBy'].includes(k))]);
+      f.map().onlyKeys([
+        'user',
+        ...USER_FIELDS.filter(
+          (k) =>
+            ![
+              'pin',
+              'pins',
+              'card',
+              'cards',
+              'fingerprint',
+              'fingerprints',
+              'schedules',
+              'createdBy',
+            ].includes(k),
+        ),
+      ]);
       const user = ctx.userRef(f.at('user').required());
       const patch = readSpecFields(f, ctx);
       if (f.at('name').present) {
@@ -139,7 +162,11 @@ export function registerManagementSteps(): void {
   });
 
   for (const [name, verb, act] of [
-    ['disable_user', 'disables', (ctx: RunContext, i: number) => ctx.lock.setUserEnabled(ctx.actor(), i, false)],
+    [
+      'disable_user',
+      'disables',
+      (ctx: RunContext, i: number) => ctx.lock.setUserEnabled(ctx.actor(), i, false),
+    ],
     ['enable_user', 'enables', (ctx: RunContext, i: number) => ctx.lock.setUserEnabled(ctx.actor(), i, true)],
     ['remove_user', 'removes', (ctx: RunContext, i: number) => ctx.lock.removeUser(ctx.actor(), i)],
     ['erase_user', 'erases (GDPR)', (ctx: RunContext, i: number) => ctx.lock.eraseUser(ctx.actor(), i)],
@@ -192,7 +219,10 @@ export function registerManagementSteps(): void {
     actor: 'required',
     parse: (f, ctx) => {
       f.map().onlyKeys(['user', 'template']);
-      return { user: ctx.userRef(f.at('user').required()), templateId: readTemplateId(f.at('template').required()) };
+      return {
+        user: ctx.userRef(f.at('user').required()),
+        templateId: readTemplateId(f.at('template').required()),
+      };
     },
     describe: (p, as) => `${as} enrols fingerprint #${p.templateId} for ${p.user}`,
     run: (p, ctx) => {
@@ -204,7 +234,8 @@ export function registerManagementSteps(): void {
 
   registerStep<Removal>({
     name: 'remove_credential',
-    summary: 'remove a credential: { user: NAME, pin: "2580" | card: UID | fingerprint: N | type: pin, all?: true }',
+    summary:
+      'remove a credential: { user: NAME, pin: "2580" | card: UID | fingerprint: N | type: pin, all?: true }',
     actor: 'required',
     parse: readRemoval,
     describe: (r, as) => `${as} removes ${r.label}`,
@@ -222,7 +253,10 @@ export function registerManagementSteps(): void {
           .map((c) => c.index);
         if (targets.length === 0) throw new KeywayError('not_found', `${r.user} has no ${r.type} credential`);
         if (targets.length > 1 && !r.all) {
-          throw new KeywayError('invalid_argument', `${r.user} has ${targets.length} ${r.type} credentials; name one or say all: true`);
+          throw new KeywayError(
+            'invalid_argument',
+            `${r.user} has ${targets.length} ${r.type} credentials; name one or say all: true`,
+          );
         }
       }
       for (const c of targets) {
@@ -234,9 +268,13 @@ export function registerManagementSteps(): void {
 
   registerStep<{ user: string; schedule: AccessSchedule }>({
     name: 'add_schedule',
-    summary: 'add a schedule: { user: NAME, weekly: "mon,thu 09:00-12:00" } or { user, yearday: { from, until } }',
+    summary:
+      'add a schedule: { user: NAME, weekly: "mon,thu 09:00-12:00" } or { user, yearday: { from, until } }',
     actor: 'required',
-    parse: (f, ctx) => ({ user: ctx.userRef(f.map().at('user').required()), schedule: readSchedule(f, ['user']) }),
+    parse: (f, ctx) => ({
+      user: ctx.userRef(f.map().at('user').required()),
+      schedule: readSchedule(f, ['user']),
+    }),
     describe: (p, as) => `${as} adds schedule ${scheduleKey(p.schedule)} to ${p.user}`,
     run: (p, ctx) => {
       ctx.lock.addSchedule(ctx.actor(), ctx.userIndex(p.user), p.schedule);
@@ -247,7 +285,10 @@ export function registerManagementSteps(): void {
     name: 'remove_schedule',
     summary: 'remove the schedule given exactly as it was added: { user: NAME, weekly: "..." }',
     actor: 'required',
-    parse: (f, ctx) => ({ user: ctx.userRef(f.map().at('user').required()), schedule: readSchedule(f, ['user']) }),
+    parse: (f, ctx) => ({
+      user: ctx.userRef(f.map().at('user').required()),
+      schedule: readSchedule(f, ['user']),
+    }),
     describe: (p, as) => `${as} removes schedule ${scheduleKey(p.schedule)} from ${p.user}`,
     run: (p, ctx) => {
       const index = ctx.userIndex(p.user);
@@ -279,14 +320,16 @@ export function registerManagementSteps(): void {
       const found = ctx.lock
         .listHolidays()
         .find((x) => x.holiday.from === h.from && x.holiday.until === h.until && x.holiday.mode === h.mode);
-      if (found === undefined) throw new KeywayError('not_found', `no holiday ${h.from}..${h.until} (${h.mode})`);
+      if (found === undefined)
+        throw new KeywayError('not_found', `no holiday ${h.from}..${h.until} (${h.mode})`);
       ctx.lock.removeHoliday(ctx.actor(), found.index);
     },
   });
 
   registerStep<Partial<Settings>>({
     name: 'set_settings',
-    summary: 'change settings: { autoRelockSeconds: 10, operatingMode: Privacy, ... } (security settings: owner only)',
+    summary:
+      'change settings: { autoRelockSeconds: 10, operatingMode: Privacy, ... } (security settings: owner only)',
     actor: 'required',
     parse: readSettingsPatch,
     describe: (p, as) =>

@@ -5,7 +5,8 @@ import { registerStep } from '../registry.ts';
 import { formatLockTime, stripCode } from '../time.ts';
 
 export function readDuration(field: Field): { ms: number; text: string } {
-  if (typeof field.value === 'number') field.fail(`a duration needs a unit, e.g. "${field.value}s" or "${field.value}m"`);
+  if (typeof field.value === 'number')
+    field.fail(`a duration needs a unit, e.g. "${field.value}s" or "${field.value}m"`);
   const text = field.string('a duration such as "30s", "15m" or "2d3h"');
   try {
     return { ms: parseDuration(text), text };

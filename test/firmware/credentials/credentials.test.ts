@@ -29,12 +29,24 @@ function world(settings = {}) {
 describe('PIN policy', () => {
   it('refuses weak PINs unless forced, wrong lengths and non-digits, with precise codes', () => {
     const w = world();
-    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '0000' }))).toBe('weak_pin');
-    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '1234' }))).toBe('weak_pin');
-    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '9876' }))).toBe('weak_pin');
-    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '739' }))).toBe('invalid_pin');
-    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '73915820461' }))).toBe('invalid_pin');
-    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '73a1' }))).toBe('invalid_pin');
+    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '0000' }))).toBe(
+      'weak_pin',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '1234' }))).toBe(
+      'weak_pin',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '9876' }))).toBe(
+      'weak_pin',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '739' }))).toBe(
+      'invalid_pin',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '73915820461' }))).toBe(
+      'invalid_pin',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '73a1' }))).toBe(
+      'invalid_pin',
+    );
     expect(w.lock.listCredentials(w.member)).toEqual([]);
     const forced = w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '1234', force: true });
     expect(forced).toMatchObject({ userIndex: w.member, type: 'pin' });
@@ -43,7 +55,9 @@ describe('PIN policy', () => {
 
   it('length bounds follow the settings', () => {
     const w = world({ minPinLength: 6, maxPinLength: 8 });
-    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '73915' }))).toBe('invalid_pin');
+    expect(code(() => w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '73915' }))).toBe(
+      'invalid_pin',
+    );
     expect(w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '739158' }).type).toBe('pin');
   });
 
@@ -76,13 +90,21 @@ describe('PIN policy', () => {
     w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '7391' });
     w.lock.close();
     const dbBytes = fs.readFileSync(path.join(w.f.dir, 'keyway.db'));
-    const wal = fs.existsSync(path.join(w.f.dir, 'keyway.db-wal')) ? fs.readFileSync(path.join(w.f.dir, 'keyway.db-wal')) : Buffer.alloc(0);
+    const wal = fs.existsSync(path.join(w.f.dir, 'keyway.db-wal'))
+      ? fs.readFileSync(path.join(w.f.dir, 'keyway.db-wal'))
+      : Buffer.alloc(0);
     expect(dbBytes.includes(Buffer.from('7391'))).toBe(false);
     expect(wal.includes(Buffer.from('7391'))).toBe(false);
-    const secrets = JSON.parse(fs.readFileSync(path.join(w.f.dir, 'keyway.secrets'), 'utf8')) as { pinKey: string };
-    const expected = createHmac('sha256', Buffer.from(secrets.pinKey, 'hex')).update('pin\u00007391').digest();
+    const secrets = JSON.parse(fs.readFileSync(path.join(w.f.dir, 'keyway.secrets'), 'utf8')) as {
+      pinKey: string;
+    };
+    const expected = createHmac('sha256', Buffer.from(secrets.pinKey, 'hex'))
+      .update('pin\u00007391')
+      .digest();
     const db = new Database(path.join(w.f.dir, 'keyway.db'), { readonly: true });
-    const rows = db.prepare("SELECT lookup FROM credentials WHERE type = 'pin'").all() as Array<{ lookup: Buffer }>;
+    const rows = db.prepare("SELECT lookup FROM credentials WHERE type = 'pin'").all() as Array<{
+      lookup: Buffer;
+    }>;
     db.close();
     expect(rows.map((r) => r.lookup.toString('hex'))).toEqual([expected.toString('hex')]);
     expect(fs.statSync(path.join(w.f.dir, 'keyway.secrets')).mode & 0o777).toBe(0o600);
@@ -112,18 +134,31 @@ describe('cards and fingerprints', () => {
     const w = world();
     w.lock.addCredential(w.owner, w.member, { type: 'card', uid: '04:A1:B2:C3' });
     w.lock.addCredential(w.owner, w.member, { type: 'fingerprint', templateId: 12 });
-    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'card', uid: '04a1b2c3' }))).toBe('duplicate');
-    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'fingerprint', templateId: 12 }))).toBe('duplicate');
-    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'card', uid: 'xyz' }))).toBe('invalid_argument');
-    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'fingerprint', templateId: -1 }))).toBe('out_of_range');
-    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'ekey' } as never))).toBe('invalid_argument');
+    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'card', uid: '04a1b2c3' }))).toBe(
+      'duplicate',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'fingerprint', templateId: 12 }))).toBe(
+      'duplicate',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'card', uid: 'xyz' }))).toBe(
+      'invalid_argument',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'fingerprint', templateId: -1 }))).toBe(
+      'out_of_range',
+    );
+    expect(code(() => w.lock.addCredential(w.owner, w.owner, { type: 'ekey' } as never))).toBe(
+      'invalid_argument',
+    );
     expect(w.lock.presentCard('04A1B2C3')).toEqual({ granted: true, userIndex: w.member });
     expect(w.lock.presentFingerprint(12)).toEqual({ granted: true, userIndex: w.member });
     expect(w.lock.presentCard('04a1b2c4')).toEqual({ granted: false, reason: 'invalid_credential' });
     expect(w.lock.presentFingerprint(13)).toEqual({ granted: false, reason: 'invalid_credential' });
     // the same digits as a PIN are a different credential
     expect(w.lock.enterPin('0012')).toEqual({ granted: false, reason: 'invalid_credential' });
-    const sources = w.lock.audit.entries().filter((e) => e.kind.startsWith('LockOperation')).map((e) => e.source);
+    const sources = w.lock.audit
+      .entries()
+      .filter((e) => e.kind.startsWith('LockOperation'))
+      .map((e) => e.source);
     expect(sources).toEqual(['rfid', 'biometric', 'rfid', 'biometric', 'keypad']);
   });
 
@@ -142,7 +177,10 @@ describe('credential rules', () => {
     const u = w.lock.addUser(w.owner, { role: 'member', permanent: true, credentialRule: 'dual' }).index;
     w.lock.addCredential(w.owner, u, { type: 'card', uid: '04a1b2c3' });
     w.lock.addCredential(w.owner, u, { type: 'pin', pin: '7391' });
-    expect(w.lock.presentCard('04a1b2c3')).toMatchObject({ granted: false, reason: 'credential_rule_incomplete' });
+    expect(w.lock.presentCard('04a1b2c3')).toMatchObject({
+      granted: false,
+      reason: 'credential_rule_incomplete',
+    });
     w.f.clock.advance(20_000);
     expect(w.lock.enterPin('7391')).toEqual({ granted: true, userIndex: u });
     w.f.clock.advance(60_000);
@@ -178,7 +216,22 @@ describe('keypad', () => {
     w.f.clock.advance(10_000); // idle timeout
     for (const k of '91#') w.lock.pressKey(k);
     const feedback = w.f.events.flatMap((e) => (e.type === 'keypad' ? [e.feedback] : []));
-    expect(feedback).toEqual(['key', 'key', 'cleared', 'key', 'key', 'key', 'key', 'accepted', 'key', 'key', 'timeout', 'key', 'key', 'rejected']);
+    expect(feedback).toEqual([
+      'key',
+      'key',
+      'cleared',
+      'key',
+      'key',
+      'key',
+      'key',
+      'accepted',
+      'key',
+      'key',
+      'timeout',
+      'key',
+      'key',
+      'rejected',
+    ]);
     expect(() => w.lock.pressKey('A')).toThrow(/invalid_argument/);
   });
 
@@ -211,10 +264,18 @@ describe('remote operations with a PIN', () => {
     const w = world({ requirePinForRemote: true, wrongCodeLimit: 3 });
     w.lock.addCredential(w.owner, w.member, { type: 'pin', pin: '7391' });
     w.lock.addCredential(w.owner, w.owner, { type: 'pin', pin: '5820' });
-    expect(w.lock.remoteOperation(w.member, 'unlock')).toMatchObject({ granted: false, reason: 'invalid_credential' });
+    expect(w.lock.remoteOperation(w.member, 'unlock')).toMatchObject({
+      granted: false,
+      reason: 'invalid_credential',
+    });
     expect(w.lock.status().wrongAttempts).toBe(0);
-    expect(w.lock.remoteOperation(w.member, 'unlock', { pin: '5820' })).toMatchObject({ reason: 'invalid_credential' }); // someone else's
-    expect(w.lock.remoteOperation(w.member, 'unlock', { pin: '7391' })).toEqual({ granted: true, userIndex: w.member });
+    expect(w.lock.remoteOperation(w.member, 'unlock', { pin: '5820' })).toMatchObject({
+      reason: 'invalid_credential',
+    }); // someone else's
+    expect(w.lock.remoteOperation(w.member, 'unlock', { pin: '7391' })).toEqual({
+      granted: true,
+      userIndex: w.member,
+    });
     expect(w.lock.status().wrongAttempts).toBe(0); // success resets
   });
 
@@ -222,9 +283,14 @@ describe('remote operations with a PIN', () => {
     const w = world();
     expect(code(() => w.lock.remoteOperation(w.member, 'open' as never))).toBe('invalid_argument');
     expect(code(() => w.lock.remoteOperation(w.member, 'unlock_with_timeout'))).toBe('out_of_range');
-    expect(code(() => w.lock.remoteOperation(w.member, 'unlock', { timeoutSeconds: 5 }))).toBe('invalid_argument');
+    expect(code(() => w.lock.remoteOperation(w.member, 'unlock', { timeoutSeconds: 5 }))).toBe(
+      'invalid_argument',
+    );
     expect(code(() => w.lock.remoteOperation(-1, 'unlock'))).toBe('invalid_argument');
-    expect(w.lock.remoteOperation(4242, 'unlock')).toMatchObject({ granted: false, reason: 'invalid_credential' });
+    expect(w.lock.remoteOperation(4242, 'unlock')).toMatchObject({
+      granted: false,
+      reason: 'invalid_credential',
+    });
   });
 
   it('a time-bound guest cannot use remote after expiry', () => {

@@ -5,7 +5,11 @@ import { defaultSettings } from '../../../firmware/defaults.ts';
 import type { AccessSchedule, CredentialType, OperatingMode, UserType } from '../../../firmware/types.ts';
 import { SeededRandom } from '../../helpers/SeededRandom.ts';
 
-const settings = { ...defaultSettings(new SeededRandom('decide')), lockId: 'front', sites: ['front', 'house'] };
+const settings = {
+  ...defaultSettings(new SeededRandom('decide')),
+  lockId: 'front',
+  sites: ['front', 'house'],
+};
 const MON_NOON = Date.UTC(2025, 0, 6, 12, 0); // Monday
 const SAT_NOON = Date.UTC(2025, 0, 11, 12, 0); // Saturday
 
@@ -39,7 +43,12 @@ const user = (over: Partial<UserState['user']> = {}, schedules: AccessSchedule[]
   schedules,
 });
 
-const weekdays: AccessSchedule = { kind: 'weekly', days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' };
+const weekdays: AccessSchedule = {
+  kind: 'weekly',
+  days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+  start: '09:00',
+  end: '17:00',
+};
 const january: AccessSchedule = { kind: 'yearday', from: '2025-01-01T00:00', until: '2025-01-31T23:59' };
 
 const pin: CredentialType[] = ['pin'];
@@ -59,16 +68,23 @@ describe('decide: basics', () => {
   });
 
   it('refuses with invalid_credential when nothing matched', () => {
-    expect(decide(req(), null, [], settings, MON_NOON)).toEqual({ granted: false, reason: 'invalid_credential' });
+    expect(decide(req(), null, [], settings, MON_NOON)).toEqual({
+      granted: false,
+      reason: 'invalid_credential',
+    });
   });
 
   it('refuses a valid credential during lockout with locked_out before any other reason', () => {
-    expect(reason(decide(req({ lockedOut: true }), user({ enabled: false }), pin, settings, MON_NOON))).toBe('locked_out');
+    expect(reason(decide(req({ lockedOut: true }), user({ enabled: false }), pin, settings, MON_NOON))).toBe(
+      'locked_out',
+    );
   });
 
   it('refuses a user limited to another lock or site with wrong_lock', () => {
     expect(reason(decide(req(), user({ sites: ['garage'] }), pin, settings, MON_NOON))).toBe('wrong_lock');
-    expect(reason(decide(req(), user({ sites: ['garage', 'house'] }), pin, settings, MON_NOON))).toBe('granted');
+    expect(reason(decide(req(), user({ sites: ['garage', 'house'] }), pin, settings, MON_NOON))).toBe(
+      'granted',
+    );
   });
 
   it('refuses a disabled user', () => {
@@ -78,9 +94,9 @@ describe('decide: basics', () => {
   it('enforces allowed methods', () => {
     const cardOnly = user({ methods: ['card'] });
     expect(reason(decide(req(), cardOnly, pin, settings, MON_NOON))).toBe('method_not_allowed');
-    expect(reason(decide(req({ method: 'card', source: 'rfid' }), cardOnly, ['card'], settings, MON_NOON))).toBe(
-      'granted',
-    );
+    expect(
+      reason(decide(req({ method: 'card', source: 'rfid' }), cardOnly, ['card'], settings, MON_NOON)),
+    ).toBe('granted');
   });
 
   it('validity window: not_yet_valid before, expired at and after the end', () => {
@@ -96,10 +112,12 @@ describe('decide: basics', () => {
   });
 
   it('insufficient_battery only when the motor must move', () => {
-    expect(reason(decide(req({ batteryPercent: 4 }), user(), pin, settings, MON_NOON))).toBe('insufficient_battery');
-    expect(reason(decide(req({ batteryPercent: 4, motorNeeded: false }), user(), pin, settings, MON_NOON))).toBe(
-      'granted',
+    expect(reason(decide(req({ batteryPercent: 4 }), user(), pin, settings, MON_NOON))).toBe(
+      'insufficient_battery',
     );
+    expect(
+      reason(decide(req({ batteryPercent: 4, motorNeeded: false }), user(), pin, settings, MON_NOON)),
+    ).toBe('granted');
     expect(reason(decide(req({ batteryPercent: 5 }), user(), pin, settings, MON_NOON))).toBe('granted');
   });
 
@@ -117,19 +135,23 @@ describe('decide: Matter user types', () => {
 
   it('NonAccess never opens, whatever the method or mode', () => {
     for (const method of ['pin', 'card', 'fingerprint', 'app'] as const) {
-      expect(reason(decide(req({ method }), t('NonAccess'), [method === 'app' ? 'ekey' : method], settings, MON_NOON))).toBe(
-        'non_access_user',
-      );
+      expect(
+        reason(
+          decide(req({ method }), t('NonAccess'), [method === 'app' ? 'ekey' : method], settings, MON_NOON),
+        ),
+      ).toBe('non_access_user');
     }
   });
 
   it('RemoteOnly never opens at the keypad, card or finger reader, but opens remotely', () => {
     for (const method of ['pin', 'card', 'fingerprint'] as const) {
-      expect(reason(decide(req({ method }), t('RemoteOnly'), [method], settings, MON_NOON))).toBe('method_not_allowed');
+      expect(reason(decide(req({ method }), t('RemoteOnly'), [method], settings, MON_NOON))).toBe(
+        'method_not_allowed',
+      );
     }
-    expect(reason(decide(req({ method: 'app', source: 'remote' }), t('RemoteOnly'), ['ekey'], settings, MON_NOON))).toBe(
-      'granted',
-    );
+    expect(
+      reason(decide(req({ method: 'app', source: 'remote' }), t('RemoteOnly'), ['ekey'], settings, MON_NOON)),
+    ).toBe('granted');
   });
 
   it('Forced opens and flags duress', () => {
@@ -142,7 +164,9 @@ describe('decide: Matter user types', () => {
       granted: true,
       effects: { consumeUse: true },
     });
-    expect(reason(decide(req(), t('Disposable', { usesRemaining: 0 }), pin, settings, MON_NOON))).toBe('uses_exhausted');
+    expect(reason(decide(req(), t('Disposable', { usesRemaining: 0 }), pin, settings, MON_NOON))).toBe(
+      'uses_exhausted',
+    );
   });
 
   it('Expiring: first use starts the timer; expired after it; unknown time fails closed', () => {
@@ -159,7 +183,9 @@ describe('decide: Matter user types', () => {
     const u = t('WeekDaySchedule', {}, [weekdays]);
     expect(reason(decide(req(), u, pin, settings, MON_NOON))).toBe('granted');
     expect(reason(decide(req(), u, pin, settings, SAT_NOON))).toBe('outside_schedule');
-    expect(reason(decide(req(), t('WeekDaySchedule', {}, [january]), pin, settings, MON_NOON))).toBe('outside_schedule');
+    expect(reason(decide(req(), t('WeekDaySchedule', {}, [january]), pin, settings, MON_NOON))).toBe(
+      'outside_schedule',
+    );
   });
 
   it('YearDaySchedule uses only year-day windows', () => {
@@ -178,17 +204,23 @@ describe('decide: Matter user types', () => {
 
   it('time unknown: schedule-restricted users get time_unknown while Unrestricted still opens', () => {
     for (const userType of ['WeekDaySchedule', 'YearDaySchedule', 'ScheduleRestricted'] as const) {
-      expect(reason(decide(req(), t(userType, {}, [weekdays, january]), pin, settings, null))).toBe('time_unknown');
+      expect(reason(decide(req(), t(userType, {}, [weekdays, january]), pin, settings, null))).toBe(
+        'time_unknown',
+      );
     }
     expect(reason(decide(req(), t('Unrestricted'), pin, settings, null))).toBe('granted');
   });
 
   it('an Unrestricted user that was given schedules is held to them', () => {
-    expect(reason(decide(req(), t('Unrestricted', {}, [weekdays]), pin, settings, SAT_NOON))).toBe('outside_schedule');
+    expect(reason(decide(req(), t('Unrestricted', {}, [weekdays]), pin, settings, SAT_NOON))).toBe(
+      'outside_schedule',
+    );
   });
 
   it('Programming users open like Unrestricted ones and keep the keypad in Vacation', () => {
-    expect(reason(decide(req({ mode: 'Vacation' }), t('Programming'), pin, settings, MON_NOON))).toBe('granted');
+    expect(reason(decide(req({ mode: 'Vacation' }), t('Programming'), pin, settings, MON_NOON))).toBe(
+      'granted',
+    );
   });
 });
 
@@ -213,7 +245,9 @@ describe('decide: operating modes', () => {
 
   it('NoRemoteLockUnlock refuses remote lock and unlock only', () => {
     expect(m('NoRemoteLockUnlock', { method: 'app', source: 'remote' })).toBe('mode_restricted');
-    expect(m('NoRemoteLockUnlock', { method: 'app', source: 'remote', operation: 'lock' })).toBe('mode_restricted');
+    expect(m('NoRemoteLockUnlock', { method: 'app', source: 'remote', operation: 'lock' })).toBe(
+      'mode_restricted',
+    );
     expect(m('NoRemoteLockUnlock')).toBe('granted');
   });
 
@@ -227,10 +261,14 @@ describe('decide: credential rules', () => {
   it('dual needs two different types, tri three', () => {
     const dual = user({ credentialRule: 'dual' });
     expect(reason(decide(req(), dual, ['pin'], settings, MON_NOON))).toBe('credential_rule_incomplete');
-    expect(reason(decide(req(), dual, ['pin', 'pin'], settings, MON_NOON))).toBe('credential_rule_incomplete');
+    expect(reason(decide(req(), dual, ['pin', 'pin'], settings, MON_NOON))).toBe(
+      'credential_rule_incomplete',
+    );
     expect(reason(decide(req(), dual, ['card', 'pin'], settings, MON_NOON))).toBe('granted');
     const tri = user({ credentialRule: 'tri' });
-    expect(reason(decide(req(), tri, ['card', 'pin'], settings, MON_NOON))).toBe('credential_rule_incomplete');
+    expect(reason(decide(req(), tri, ['card', 'pin'], settings, MON_NOON))).toBe(
+      'credential_rule_incomplete',
+    );
     expect(reason(decide(req(), tri, ['card', 'pin', 'fingerprint'], settings, MON_NOON))).toBe('granted');
   });
 });

@@ -31,7 +31,11 @@ describe('lockout', () => {
     expect(w.f.board.drives).toEqual([]);
     const entries = w.lock.audit.entries();
     const alarm = entries.find((e) => e.action === 'WrongCodeEntryLimit');
-    expect(alarm).toMatchObject({ kind: 'DoorLockAlarm', security: true, data: { lockoutSeconds: 15, level: 1 } });
+    expect(alarm).toMatchObject({
+      kind: 'DoorLockAlarm',
+      security: true,
+      data: { lockoutSeconds: 15, level: 1 },
+    });
     expect(entries.at(-1)).toMatchObject({
       kind: 'LockOperationError',
       reason: 'locked_out',
@@ -78,7 +82,10 @@ describe('lockout', () => {
     w.lock.remoteOperation(w.member, 'unlock', { pin: '0000' });
     expect(w.lock.status().lockedOutRemainingMs).toBe(15_000);
     expect(w.lock.presentCard('04a1b2c3')).toEqual({ granted: false, reason: 'locked_out' });
-    expect(w.lock.remoteOperation(w.member, 'unlock', { pin: '7391' })).toEqual({ granted: false, reason: 'locked_out' });
+    expect(w.lock.remoteOperation(w.member, 'unlock', { pin: '7391' })).toEqual({
+      granted: false,
+      reason: 'locked_out',
+    });
   });
 
   it('survives a restart: the counter and the running lockout persist', () => {

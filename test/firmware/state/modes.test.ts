@@ -23,7 +23,8 @@ function world(mode: OperatingMode) {
   return { f, lock, owner, admin, member };
 }
 
-type Path = 'pin' | 'ownerPin' | 'adminPin' | 'card' | 'finger' | 'remoteUnlock' | 'remoteLock' | 'lockKey' | 'button';
+type Path =
+  'pin' | 'ownerPin' | 'adminPin' | 'card' | 'finger' | 'remoteUnlock' | 'remoteLock' | 'lockKey' | 'button';
 
 function attempt(w: ReturnType<typeof world>, path: Path): string {
   const r = (() => {
@@ -55,7 +56,16 @@ function attempt(w: ReturnType<typeof world>, path: Path): string {
 describe('modes on every path', () => {
   it('Normal: everything works', () => {
     const w = world('Normal');
-    for (const p of ['pin', 'ownerPin', 'adminPin', 'card', 'finger', 'remoteUnlock', 'remoteLock', 'lockKey'] as const) {
+    for (const p of [
+      'pin',
+      'ownerPin',
+      'adminPin',
+      'card',
+      'finger',
+      'remoteUnlock',
+      'remoteLock',
+      'lockKey',
+    ] as const) {
       expect([p, attempt(w, p)]).toEqual([p, 'granted']);
     }
   });
@@ -116,14 +126,22 @@ describe('modes on every path', () => {
 describe('holidays', () => {
   it('a holiday window switches the effective mode while it lasts', () => {
     const w = world('Normal'); // T0 = 2025-01-06 12:00 UTC
-    const h = w.lock.addHoliday(w.owner, { kind: 'holiday', from: '2025-01-06T13:00', until: '2025-01-06T14:00', mode: 'Vacation' });
+    const h = w.lock.addHoliday(w.owner, {
+      kind: 'holiday',
+      from: '2025-01-06T13:00',
+      until: '2025-01-06T14:00',
+      mode: 'Vacation',
+    });
     expect(w.lock.status().mode).toBe('Normal');
     expect(attempt(w, 'pin')).toBe('granted');
     w.f.clock.advance(3_600_000);
     expect(w.lock.status().mode).toBe('Vacation');
     expect(attempt(w, 'pin')).toBe('mode_restricted');
     expect(w.lock.listHolidays()).toEqual([
-      { index: h, holiday: { kind: 'holiday', from: '2025-01-06T13:00', until: '2025-01-06T14:00', mode: 'Vacation' } },
+      {
+        index: h,
+        holiday: { kind: 'holiday', from: '2025-01-06T13:00', until: '2025-01-06T14:00', mode: 'Vacation' },
+      },
     ]);
     w.f.reopen();
     expect(w.f.lock.status().mode).toBe('Vacation'); // persisted
@@ -133,7 +151,12 @@ describe('holidays', () => {
 
   it('a Passage holiday holds the auto-relock', () => {
     const w = world('Normal');
-    w.lock.addHoliday(w.owner, { kind: 'holiday', from: '2025-01-06T00:00', until: '2025-01-07T00:00', mode: 'Passage' });
+    w.lock.addHoliday(w.owner, {
+      kind: 'holiday',
+      from: '2025-01-06T00:00',
+      until: '2025-01-07T00:00',
+      mode: 'Passage',
+    });
     expect(attempt(w, 'pin')).toBe('granted');
     w.f.clock.advance(120_000);
     expect(w.lock.status().bolt).toBe('unlocked');
@@ -141,7 +164,14 @@ describe('holidays', () => {
 
   it('invalid holidays are refused with invalid_schedule', () => {
     const w = world('Normal');
-    expect(() => w.lock.addHoliday(w.owner, { kind: 'holiday', from: '2025-01-07T00:00', until: '2025-01-06T00:00', mode: 'Vacation' })).toThrow(/invalid_schedule/);
+    expect(() =>
+      w.lock.addHoliday(w.owner, {
+        kind: 'holiday',
+        from: '2025-01-07T00:00',
+        until: '2025-01-06T00:00',
+        mode: 'Vacation',
+      }),
+    ).toThrow(/invalid_schedule/);
     expect(() => w.lock.addHoliday(w.owner, { kind: 'weekly' } as never)).toThrow(/invalid_schedule/);
     expect(w.lock.listHolidays()).toEqual([]);
   });

@@ -14,7 +14,8 @@ function world(settings = {}) {
 
 const boltEvents = (f: Fixture) => f.events.flatMap((e) => (e.type === 'bolt' ? [e.state] : []));
 const alarms = (f: Fixture) => f.events.flatMap((e) => (e.type === 'alarm' ? [e.code] : []));
-const actions = (f: Fixture) => f.lock.audit.entries().map((e) => `${e.kind}:${e.action}${e.source ? '@' + e.source : ''}`);
+const actions = (f: Fixture) =>
+  f.lock.audit.entries().map((e) => `${e.kind}:${e.action}${e.source ? '@' + e.source : ''}`);
 
 describe('bolt and auto-relock', () => {
   it('unlock takes travel time, then relocks after autoRelockSeconds (default 30)', () => {
@@ -89,7 +90,11 @@ describe('bolt and auto-relock', () => {
     expect(w.lock.status().bolt).toBe('jammed');
     expect(w.lock.status().alarms).toContain('LockJammed');
     expect(alarms(w.f)).toEqual(['LockJammed']);
-    expect(w.lock.audit.entries().at(-1)).toMatchObject({ kind: 'DoorLockAlarm', action: 'LockJammed', security: true });
+    expect(w.lock.audit.entries().at(-1)).toMatchObject({
+      kind: 'DoorLockAlarm',
+      action: 'LockJammed',
+      security: true,
+    });
     w.f.board.jam = false;
     w.lock.enterPin('7391');
     w.f.clock.advance(500);
@@ -147,7 +152,9 @@ describe('battery', () => {
     w.f.board.battery = 1;
     w.f.clock.advance(30_000);
     expect(w.lock.status().bolt).toBe('unlocked');
-    expect(w.lock.audit.entries().some((e) => e.reason === 'insufficient_battery' && e.source === 'auto')).toBe(true);
+    expect(
+      w.lock.audit.entries().some((e) => e.reason === 'insufficient_battery' && e.source === 'auto'),
+    ).toBe(true);
   });
 });
 

@@ -30,7 +30,9 @@ function code(fn: () => unknown): ErrorCode | 'no error' {
 function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of fs.readdirSync(dir).sort()) {
-    out[name] = createHash('sha256').update(fs.readFileSync(path.join(dir, name))).digest('hex');
+    out[name] = createHash('sha256')
+      .update(fs.readFileSync(path.join(dir, name)))
+      .digest('hex');
   }
   return out;
 }
@@ -70,7 +72,10 @@ describe('opening', () => {
     const fx = populated();
     const st = fs.statSync(path.join(fx.dir, 'keyway.secrets'));
     expect(st.mode & 0o777).toBe(0o600);
-    const s = JSON.parse(fs.readFileSync(path.join(fx.dir, 'keyway.secrets'), 'utf8')) as Record<string, string>;
+    const s = JSON.parse(fs.readFileSync(path.join(fx.dir, 'keyway.secrets'), 'utf8')) as Record<
+      string,
+      string
+    >;
     expect(Object.keys(s).sort()).toEqual(['deviceSeed', 'format', 'pinKey', 'version']);
     const db = fs.readFileSync(path.join(fx.dir, 'keyway.db'));
     expect(db.includes(Buffer.from(s.pinKey!, 'hex'))).toBe(false);
@@ -116,15 +121,17 @@ describe('opening', () => {
     for (const settings of bad) {
       const dir = tempDir();
       dirs.push(dir);
-      expect([settings, code(() => Lock.open({ ...f!.options(), dataDir: dir, initialSettings: settings as never }))]).toEqual([
+      expect([
         settings,
-        'out_of_range',
-      ]);
+        code(() => Lock.open({ ...f!.options(), dataDir: dir, initialSettings: settings })),
+      ]).toEqual([settings, 'out_of_range']);
       expect(fs.existsSync(path.join(dir, 'keyway.db'))).toBe(false);
     }
-    expect(code(() => Lock.open({ ...f!.options(), dataDir: tempDir(), initialSettings: { colour: 'red' } as never }))).toBe(
-      'invalid_argument',
-    );
+    expect(
+      code(() =>
+        Lock.open({ ...f!.options(), dataDir: tempDir(), initialSettings: { colour: 'red' } as never }),
+      ),
+    ).toBe('invalid_argument');
   });
 });
 
@@ -189,7 +196,8 @@ describe('refusing a store it must not use', () => {
     f.lock = Lock.open(f.options());
     f.lock.removeUser(owner, guest); // the revocation the attacker wants to undo
     f.lock.close();
-    for (const name of fs.readdirSync(f.dir)) if (name.startsWith('keyway.db')) fs.rmSync(path.join(f.dir, name));
+    for (const name of fs.readdirSync(f.dir))
+      if (name.startsWith('keyway.db')) fs.rmSync(path.join(f.dir, name));
     for (const name of fs.readdirSync(copy)) fs.copyFileSync(path.join(copy, name), path.join(f.dir, name));
     const before = snapshot(f.dir);
     expect(code(() => Lock.open(f!.options()))).toBe('store_rollback');
@@ -248,3 +256,29 @@ function startLockOptions(dir: string) {
   fx.lock.close();
   return { ...fx.options(), dataDir: dir };
 }
+
+describe('migrations', () => {
+  it('a store at an older schema version is migrated on open (and keeps its data)', () => {
+    const fx = populated();
+    const db = new Database(path.join(fx.dir, 'keyway.db'));
+    db.exec(
+      'DROP TABLE trust_anchors; DROP TABLE revocations; DROP TABLE ekey_uses; DROP TABLE offline_pin_used;',
+    );
+    db.pragma('user_version = 1');
+    db.close();
+    openAgain(fx).close();
+    const after = new Database(path.join(fx.dir, 'keyway.db'), { readonly: true });
+    const tables = after
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .pluck()
+      .all();
+    expect(after.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    after.close();
+    expect(tables).toEqual(
+      expect.arrayContaining(['trust_anchors', 'revocations', 'users', 'credentials', 'audit']),
+    );
+    const lock = openAgain(fx);
+    expect(lock.listUsers().map((u) => u.name)).toEqual(['Owner']);
+    lock.close();
+  });
+});

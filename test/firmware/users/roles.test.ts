@@ -22,7 +22,12 @@ function world() {
   const admin = lock.addUser(owner, { name: 'Admin', role: 'admin', permanent: true }).index;
   const admin2 = lock.addUser(owner, { name: 'Admin2', role: 'admin', permanent: true }).index;
   const member = lock.addUser(owner, { name: 'Member', role: 'member', validUntil: T0 + 30 * DAY }).index;
-  const sharer = lock.addUser(owner, { name: 'Sharer', role: 'member', validUntil: T0 + 30 * DAY, mayShare: true }).index;
+  const sharer = lock.addUser(owner, {
+    name: 'Sharer',
+    role: 'member',
+    validUntil: T0 + 30 * DAY,
+    mayShare: true,
+  }).index;
   const guest = lock.addUser(owner, { name: 'Guest', role: 'guest', validUntil: T0 + DAY }).index;
   return { f, lock, owner, admin, admin2, member, sharer, guest };
 }
@@ -47,7 +52,9 @@ describe('hierarchy refusals', () => {
     expect(code(() => w.lock.modifyUser(w.admin, w.owner, { enabled: false }))).toBe('not_authorized');
     expect(code(() => w.lock.removeUser(w.admin, w.admin2))).toBe('not_authorized');
     expect(code(() => w.lock.removeUser(w.admin, w.owner))).toBe('not_authorized');
-    expect(code(() => w.lock.addCredential(w.admin, w.owner, { type: 'pin', pin: '7391' }))).toBe('not_authorized');
+    expect(code(() => w.lock.addCredential(w.admin, w.owner, { type: 'pin', pin: '7391' }))).toBe(
+      'not_authorized',
+    );
     expect(code(() => w.lock.modifyUser(w.admin, w.member, { role: 'admin' }))).toBe('not_authorized');
     expect(code(() => w.lock.modifyUser(w.admin, w.admin, { role: 'owner' }))).toBe('not_authorized');
   });
@@ -65,11 +72,17 @@ describe('hierarchy refusals', () => {
 
   it('a member may add guests only when the owner allowed sharing, and only within its own validity', () => {
     const w = world();
-    expect(code(() => w.lock.addUser(w.member, { role: 'guest', validUntil: T0 + DAY }))).toBe('not_authorized');
+    expect(code(() => w.lock.addUser(w.member, { role: 'guest', validUntil: T0 + DAY }))).toBe(
+      'not_authorized',
+    );
     const g = w.lock.addUser(w.sharer, { role: 'guest', validUntil: T0 + DAY });
     expect(g.createdBy).toBe(w.sharer);
-    expect(code(() => w.lock.addUser(w.sharer, { role: 'member', validUntil: T0 + DAY }))).toBe('not_authorized');
-    expect(code(() => w.lock.addUser(w.sharer, { role: 'guest', validUntil: T0 + 31 * DAY }))).toBe('not_authorized');
+    expect(code(() => w.lock.addUser(w.sharer, { role: 'member', validUntil: T0 + DAY }))).toBe(
+      'not_authorized',
+    );
+    expect(code(() => w.lock.addUser(w.sharer, { role: 'guest', validUntil: T0 + 31 * DAY }))).toBe(
+      'not_authorized',
+    );
     expect(code(() => w.lock.addUser(w.sharer, { role: 'guest', permanent: true }))).toBe('not_authorized');
     // a sharing member manages only the guests it created
     expect(code(() => w.lock.removeUser(w.sharer, w.guest))).toBe('not_authorized');
@@ -78,21 +91,34 @@ describe('hierarchy refusals', () => {
 
   it('only the owner may let a member share', () => {
     const w = world();
-    expect(code(() => w.lock.addUser(w.admin, { role: 'member', validUntil: T0 + DAY, mayShare: true }))).toBe(
-      'not_authorized',
-    );
+    expect(
+      code(() => w.lock.addUser(w.admin, { role: 'member', validUntil: T0 + DAY, mayShare: true })),
+    ).toBe('not_authorized');
     expect(code(() => w.lock.modifyUser(w.admin, w.member, { mayShare: true }))).toBe('not_authorized');
     expect(w.lock.modifyUser(w.owner, w.member, { mayShare: true }).mayShare).toBe(true);
   });
 
   it('a guest only locks and unlocks', () => {
     const w = world();
-    expect(code(() => w.lock.addUser(w.guest, { role: 'guest', validUntil: T0 + DAY }))).toBe('not_authorized');
-    expect(code(() => w.lock.addCredential(w.guest, w.guest, { type: 'pin', pin: '7391' }))).toBe('not_authorized');
+    expect(code(() => w.lock.addUser(w.guest, { role: 'guest', validUntil: T0 + DAY }))).toBe(
+      'not_authorized',
+    );
+    expect(code(() => w.lock.addCredential(w.guest, w.guest, { type: 'pin', pin: '7391' }))).toBe(
+      'not_authorized',
+    );
     expect(code(() => w.lock.updateSettings(w.guest, { autoRelockSeconds: 10 }))).toBe('not_authorized');
     expect(code(() => w.lock.setTime(w.guest, T0))).toBe('not_authorized');
     expect(code(() => w.lock.audit.acknowledge(w.guest, 1))).toBe('not_authorized');
-    expect(code(() => w.lock.addHoliday(w.guest, { kind: 'holiday', from: '2025-02-01T00:00', until: '2025-02-02T00:00', mode: 'Vacation' }))).toBe('not_authorized');
+    expect(
+      code(() =>
+        w.lock.addHoliday(w.guest, {
+          kind: 'holiday',
+          from: '2025-02-01T00:00',
+          until: '2025-02-02T00:00',
+          mode: 'Vacation',
+        }),
+      ),
+    ).toBe('not_authorized');
   });
 
   it('nobody grants beyond what they hold: methods, sites, validity, permanence', () => {
@@ -113,7 +139,9 @@ describe('hierarchy refusals', () => {
       'not_authorized',
     );
     // ... nor extends its own rights
-    expect(code(() => w.lock.modifyUser(limited, limited, { validUntil: T0 + 20 * DAY }))).toBe('not_authorized');
+    expect(code(() => w.lock.modifyUser(limited, limited, { validUntil: T0 + 20 * DAY }))).toBe(
+      'not_authorized',
+    );
   });
 
   it('non-owner without validUntil and without permanent: time_bound_required', () => {
@@ -128,17 +156,23 @@ describe('hierarchy refusals', () => {
   it('a disabled or expired actor cannot manage anything; an unknown actor neither', () => {
     const w = world();
     w.lock.setUserEnabled(w.owner, w.admin, false);
-    expect(code(() => w.lock.addUser(w.admin, { role: 'guest', validUntil: T0 + DAY }))).toBe('not_authorized');
+    expect(code(() => w.lock.addUser(w.admin, { role: 'guest', validUntil: T0 + DAY }))).toBe(
+      'not_authorized',
+    );
     expect(code(() => w.lock.addUser(999, { role: 'guest', validUntil: T0 + DAY }))).toBe('not_authorized');
     const temp = w.lock.addUser(w.owner, { role: 'admin', validUntil: T0 + DAY }).index;
     w.f.clock.advance(DAY);
-    expect(code(() => w.lock.addUser(temp, { role: 'guest', validUntil: T0 + 2 * DAY }))).toBe('not_authorized');
+    expect(code(() => w.lock.addUser(temp, { role: 'guest', validUntil: T0 + 2 * DAY }))).toBe(
+      'not_authorized',
+    );
   });
 
   it('the last owner cannot be removed, demoted or disabled', () => {
     const w = world();
     expect(code(() => w.lock.removeUser(w.owner, w.owner))).toBe('invalid_argument');
-    expect(code(() => w.lock.modifyUser(w.owner, w.owner, { role: 'admin', permanent: true }))).toBe('invalid_argument');
+    expect(code(() => w.lock.modifyUser(w.owner, w.owner, { role: 'admin', permanent: true }))).toBe(
+      'invalid_argument',
+    );
     expect(code(() => w.lock.setUserEnabled(w.owner, w.owner, false))).toBe('invalid_argument');
     const second = w.lock.addUser(w.owner, { role: 'owner' }).index;
     w.lock.removeUser(second, w.owner);
@@ -164,15 +198,33 @@ describe('user data validation and lifecycle', () => {
     const users = w.lock.listUsers().length;
     const bad: Array<[() => unknown, ErrorCode]> = [
       [() => w.lock.addUser(w.owner, { role: 'king' as never, permanent: true }), 'invalid_argument'],
-      [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, name: 'x'.repeat(33) }), 'invalid_argument'],
-      [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, name: 'bad\u0000name' }), 'invalid_argument'],
-      [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, userType: 'Boss' as never }), 'invalid_argument'],
-      [() => w.lock.addUser(w.owner, { role: 'guest', validFrom: T0 + DAY, validUntil: T0 }), 'invalid_argument'],
+      [
+        () => w.lock.addUser(w.owner, { role: 'guest', permanent: true, name: 'x'.repeat(33) }),
+        'invalid_argument',
+      ],
+      [
+        () => w.lock.addUser(w.owner, { role: 'guest', permanent: true, name: 'bad\u0000name' }),
+        'invalid_argument',
+      ],
+      [
+        () => w.lock.addUser(w.owner, { role: 'guest', permanent: true, userType: 'Boss' as never }),
+        'invalid_argument',
+      ],
+      [
+        () => w.lock.addUser(w.owner, { role: 'guest', validFrom: T0 + DAY, validUntil: T0 }),
+        'invalid_argument',
+      ],
       [() => w.lock.addUser(w.owner, { role: 'guest', validUntil: -5 }), 'out_of_range'],
       [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, methods: [] }), 'invalid_argument'],
-      [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, methods: ['voice' as never] }), 'invalid_argument'],
+      [
+        () => w.lock.addUser(w.owner, { role: 'guest', permanent: true, methods: ['voice' as never] }),
+        'invalid_argument',
+      ],
       [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, usesRemaining: -1 }), 'out_of_range'],
-      [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, extra: 1 } as never), 'invalid_argument'],
+      [
+        () => w.lock.addUser(w.owner, { role: 'guest', permanent: true, extra: 1 } as never),
+        'invalid_argument',
+      ],
       [() => w.lock.addUser(w.owner, { role: 'guest', permanent: true, name: 'Guest' }), 'duplicate'],
       [() => w.lock.modifyUser(w.owner, 424242, { enabled: false }), 'not_found'],
       [() => w.lock.removeUser(w.owner, 424242), 'not_found'],
@@ -197,7 +249,12 @@ describe('user data validation and lifecycle', () => {
     expect(w.lock.listCredentials(w.guest)).toEqual([]);
     expect(w.lock.enterPin('7391')).toEqual({ granted: false, reason: 'invalid_credential' });
     const changes = w.lock.audit.entries().filter((e) => e.targetUserIndex === w.guest);
-    expect(changes.map((e) => e.action)).toEqual(['add_user', 'add_credential', 'add_schedule', 'remove_user']);
+    expect(changes.map((e) => e.action)).toEqual([
+      'add_user',
+      'add_credential',
+      'add_schedule',
+      'remove_user',
+    ]);
     expect(changes.every((e) => e.userIndex === w.owner)).toBe(true);
   });
 
@@ -225,7 +282,9 @@ describe('user data validation and lifecycle', () => {
 
 describe('capacities', () => {
   it('users, credentials per user, schedules per user: capacity_exceeded, nothing written', () => {
-    f = startLock({ settings: { capacities: { users: 3, credentialsPerUser: 2, schedulesPerUser: 1, auditEntries: 1000 } } });
+    f = startLock({
+      settings: { capacities: { users: 3, credentialsPerUser: 2, schedulesPerUser: 1, auditEntries: 1000 } },
+    });
     const lock = f.lock;
     const owner = lock.createOwner({}).index;
     const a = lock.addUser(owner, { role: 'member', permanent: true }).index;
@@ -235,12 +294,14 @@ describe('capacities', () => {
     expect(lock.listUsers().length).toBe(3);
     lock.addCredential(owner, a, { type: 'pin', pin: '7391' });
     lock.addCredential(owner, a, { type: 'card', uid: '04a1b2c3' });
-    expect(code(() => lock.addCredential(owner, a, { type: 'fingerprint', templateId: 3 }))).toBe('capacity_exceeded');
-    expect(lock.listCredentials(a).length).toBe(2);
-    lock.addSchedule(owner, a, { kind: 'weekly', days: ['mon'], start: '09:00', end: '10:00' });
-    expect(code(() => lock.addSchedule(owner, a, { kind: 'weekly', days: ['tue'], start: '09:00', end: '10:00' }))).toBe(
+    expect(code(() => lock.addCredential(owner, a, { type: 'fingerprint', templateId: 3 }))).toBe(
       'capacity_exceeded',
     );
+    expect(lock.listCredentials(a).length).toBe(2);
+    lock.addSchedule(owner, a, { kind: 'weekly', days: ['mon'], start: '09:00', end: '10:00' });
+    expect(
+      code(() => lock.addSchedule(owner, a, { kind: 'weekly', days: ['tue'], start: '09:00', end: '10:00' })),
+    ).toBe('capacity_exceeded');
     expect(lock.listSchedules(a).length).toBe(1);
     expect(lock.audit.entries().length).toBe(n + 3);
   });

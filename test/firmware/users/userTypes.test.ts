@@ -14,7 +14,12 @@ function setup(): { f: Fixture; owner: number } {
 describe('user types through the lock', () => {
   it('Disposable opens once, then uses_exhausted, also after a restart', () => {
     const { f, owner } = setup();
-    const u = f.lock.addUser(owner, { name: 'Courier', role: 'guest', userType: 'Disposable', validUntil: T0 + DAY });
+    const u = f.lock.addUser(owner, {
+      name: 'Courier',
+      role: 'guest',
+      userType: 'Disposable',
+      validUntil: T0 + DAY,
+    });
     expect(u.usesRemaining).toBe(1);
     f.lock.addCredential(owner, u.index, { type: 'pin', pin: '4711' });
     expect(f.lock.enterPin('4711')).toEqual({ granted: true, userIndex: u.index });
@@ -36,7 +41,7 @@ describe('user types through the lock', () => {
     let usesWhenMotorStarted: number | null | undefined;
     const drive = f.board.driveBolt.bind(f.board);
     f.board.driveBolt = (target, done) => {
-      usesWhenMotorStarted = f!.lock.getUser(u.index)?.usesRemaining;
+      usesWhenMotorStarted = f.lock.getUser(u.index)?.usesRemaining;
       drive(target, done);
     };
     f.lock.enterPin('4711');
@@ -64,7 +69,9 @@ describe('user types through the lock', () => {
     const u = f.lock.addUser(owner, { role: 'member', userType: 'Forced', permanent: true });
     f.lock.addCredential(owner, u.index, { type: 'pin', pin: '9137' });
     expect(f.lock.enterPin('9137')).toEqual({ granted: true, userIndex: u.index, duress: true });
-    expect(f.events.filter((e) => e.type === 'alarm')).toEqual([{ type: 'alarm', code: 'ForcedUser', silent: true }]);
+    expect(f.events.filter((e) => e.type === 'alarm')).toEqual([
+      { type: 'alarm', code: 'ForcedUser', silent: true },
+    ]);
     const alarm = f.lock.audit.entries().find((e) => e.action === 'ForcedUser');
     expect(alarm).toMatchObject({ kind: 'DoorLockAlarm', userIndex: u.index, security: true });
     expect(f.lock.status().alarms).toEqual([]); // silent: never in the status
@@ -91,13 +98,29 @@ describe('user types through the lock', () => {
 
   it('WeekDay / YearDay / ScheduleRestricted users open only inside their schedules', () => {
     const { f, owner } = setup(); // T0 is Monday 12:00 UTC
-    const cleaner = f.lock.addUser(owner, { role: 'guest', userType: 'WeekDaySchedule', validUntil: T0 + 30 * DAY });
+    const cleaner = f.lock.addUser(owner, {
+      role: 'guest',
+      userType: 'WeekDaySchedule',
+      validUntil: T0 + 30 * DAY,
+    });
     f.lock.addSchedule(owner, cleaner.index, { kind: 'weekly', days: ['mon'], start: '09:00', end: '13:00' });
     f.lock.addCredential(owner, cleaner.index, { type: 'pin', pin: '3141' });
-    const visitor = f.lock.addUser(owner, { role: 'guest', userType: 'YearDaySchedule', validUntil: T0 + 30 * DAY });
-    f.lock.addSchedule(owner, visitor.index, { kind: 'yearday', from: '2025-01-06T11:00', until: '2025-01-06T12:30' });
+    const visitor = f.lock.addUser(owner, {
+      role: 'guest',
+      userType: 'YearDaySchedule',
+      validUntil: T0 + 30 * DAY,
+    });
+    f.lock.addSchedule(owner, visitor.index, {
+      kind: 'yearday',
+      from: '2025-01-06T11:00',
+      until: '2025-01-06T12:30',
+    });
     f.lock.addCredential(owner, visitor.index, { type: 'pin', pin: '2718' });
-    const guest = f.lock.addUser(owner, { role: 'guest', userType: 'ScheduleRestricted', validUntil: T0 + 30 * DAY });
+    const guest = f.lock.addUser(owner, {
+      role: 'guest',
+      userType: 'ScheduleRestricted',
+      validUntil: T0 + 30 * DAY,
+    });
     f.lock.addCredential(owner, guest.index, { type: 'pin', pin: '1618' });
     expect(f.lock.enterPin('3141').granted).toBe(true);
     expect(f.lock.enterPin('2718').granted).toBe(true);
