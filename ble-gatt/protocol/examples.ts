@@ -144,7 +144,7 @@ export function ikUnlockTranscript(): { steps: TranscriptStep[]; fragmentsAtMtu2
   const pro = prologue(status);
   const phone = new HandshakeState({ pattern: 'IK', initiator: true, prologue: pro, s: phoneStatic, rs: lockStatic.publicKey, random });
   const lock = new HandshakeState({ pattern: 'IK', initiator: false, prologue: pro, s: lockStatic, random });
-  let payload1 = new Uint8Array(0);
+  let payload1: Uint8Array = new Uint8Array(0);
   const m1 = phone.writeMessage((h) => {
     payload1 = encodeInitPayload({
       proof: { ekey, sig: signSessionProof(holder, h, ekey) },

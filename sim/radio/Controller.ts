@@ -126,6 +126,27 @@ export class Controller {
     return this.conns.size;
   }
 
+  /**
+   * What a host does on its way out (bleno's and noble's exit handlers): terminate every connection
+   * (peers see 0x13 Remote User Terminated), stop advertising, scanning and connecting.
+   */
+  hostGone(): void {
+    if (this.closed) return;
+    for (const c of this.conns.values()) {
+      this.dropTx(c);
+      this.ghostLinks.add(c.link);
+      this.port.send({ t: 'disconnect', link: c.link, reason: STATUS.REMOTE_USER_TERMINATED });
+    }
+    this.conns.clear();
+    this.byLink.clear();
+    if (this.initiating) this.port.send({ t: 'cancel' });
+    this.initiating = null;
+    if (this.advEnabled) this.port.send({ t: 'adv', adv: null });
+    if (this.scanEnabled) this.port.send({ t: 'scan', scan: null });
+    this.advEnabled = false;
+    this.scanEnabled = false;
+  }
+
   /** The host went away (socket closed): peers see a supervision timeout. */
   close(): void {
     if (this.closed) return;
