@@ -44,7 +44,11 @@ export function fragmentSizeForMtu(mtu: number): number {
 }
 
 /** Splits one message into fragments that each fit one write/notification at this ATT MTU. */
-export function fragment(message: Uint8Array, mtu: number, maxMessageSize = DEFAULT_FRAMING_LIMITS.maxMessageSize): Uint8Array[] {
+export function fragment(
+  message: Uint8Array,
+  mtu: number,
+  maxMessageSize = DEFAULT_FRAMING_LIMITS.maxMessageSize,
+): Uint8Array[] {
   const size = fragmentSizeForMtu(mtu);
   if (message.length === 0) throw new BleError('frame.empty', 'cannot send an empty message');
   if (message.length > Math.min(maxMessageSize, 0xffff)) {
@@ -131,7 +135,10 @@ export class Reassembler {
   #push(f: Uint8Array): Uint8Array | null {
     if (f.length < NEXT_HEADER + 1) throw new BleError('frame.truncated', 'fragment without data');
     if (f.length > this.#maxFragmentSize) {
-      throw new BleError('frame.fragment_too_long', `fragment of ${f.length} bytes exceeds ${this.#maxFragmentSize}`);
+      throw new BleError(
+        'frame.fragment_too_long',
+        `fragment of ${f.length} bytes exceeds ${this.#maxFragmentSize}`,
+      );
     }
     const header = f[0] ?? 0;
     if ((header & RESERVED_BITS) !== 0) throw new BleError('frame.bad_header', 'reserved header bits set');
@@ -147,18 +154,31 @@ export class Reassembler {
         this.#current = null;
       }
       if (seq !== 0) throw new BleError('frame.out_of_order', 'first fragment must have sequence 0');
-      if (f.length < FIRST_HEADER + 1) throw new BleError('frame.truncated', 'first fragment shorter than its header');
+      if (f.length < FIRST_HEADER + 1)
+        throw new BleError('frame.truncated', 'first fragment shorter than its header');
       const total = ((f[1] ?? 0) << 8) | (f[2] ?? 0);
       if (total === 0) throw new BleError('frame.empty', 'declared length 0');
       if (total > this.limits.maxMessageSize) {
-        throw new BleError('frame.too_large', `declared length ${total} exceeds ${this.limits.maxMessageSize}`);
+        throw new BleError(
+          'frame.too_large',
+          `declared length ${total} exceeds ${this.limits.maxMessageSize}`,
+        );
       }
-      this.#current = { buffer: new Uint8Array(total), filled: 0, fragments: 0, nextSeq: 0, lastSeq: -1, startedAt: now };
+      this.#current = {
+        buffer: new Uint8Array(total),
+        filled: 0,
+        fragments: 0,
+        nextSeq: 0,
+        lastSeq: -1,
+        startedAt: now,
+      };
       return this.#append(this.#current, f.subarray(FIRST_HEADER), seq, last);
     }
     const cur = this.#current;
-    if (cur === null) throw new BleError('frame.unexpected_continuation', 'continuation without a first fragment');
-    if (this.#timedOut(cur)) throw new BleError('frame.timeout', `message not complete within ${this.limits.timeoutMs} ms`);
+    if (cur === null)
+      throw new BleError('frame.unexpected_continuation', 'continuation without a first fragment');
+    if (this.#timedOut(cur))
+      throw new BleError('frame.timeout', `message not complete within ${this.limits.timeoutMs} ms`);
     if (seq !== cur.nextSeq) {
       if (seq === cur.lastSeq) throw new BleError('frame.duplicate', `fragment ${seq} received twice`);
       throw new BleError('frame.out_of_order', `expected fragment ${cur.nextSeq}, got ${seq}`);
@@ -183,7 +203,11 @@ export class Reassembler {
       this.#current = null;
       return cur.buffer;
     }
-    if (last) throw new BleError('frame.length_mismatch', `LAST fragment after ${cur.filled} of ${cur.buffer.length} bytes`);
+    if (last)
+      throw new BleError(
+        'frame.length_mismatch',
+        `LAST fragment after ${cur.filled} of ${cur.buffer.length} bytes`,
+      );
     return null;
   }
 

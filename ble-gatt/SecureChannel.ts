@@ -54,7 +54,10 @@ export class SecureChannel {
   seal(plaintext: Uint8Array): Uint8Array {
     this.#assertOpen();
     if (plaintext.length > this.maxPlaintext) {
-      throw new BleError('session.too_large', `plaintext of ${plaintext.length} bytes exceeds ${this.maxPlaintext}`);
+      throw new BleError(
+        'session.too_large',
+        `plaintext of ${plaintext.length} bytes exceeds ${this.maxPlaintext}`,
+      );
     }
     try {
       return this.#send.encryptWithAd(new Uint8Array(0), plaintext);

@@ -14,7 +14,9 @@ export const ED25519_SIGNATURE_LENGTH = 64;
 const ED25519_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ]);
-const ED25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+const ED25519_SPKI_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+]);
 
 function edPrivate(seed: Uint8Array): KeyObject {
   if (seed.length !== 32) throw new BleError('session.bad_proof', 'Ed25519 private key must be 32 bytes');
@@ -39,7 +41,11 @@ export function sessionProofMessage(handshakeHash: Uint8Array, ekey: Uint8Array)
 }
 
 /** Signs the session proof with the holder's 32-byte Ed25519 private key (seed). */
-export function signSessionProof(holderPrivateKey: Uint8Array, handshakeHash: Uint8Array, ekey: Uint8Array): Uint8Array {
+export function signSessionProof(
+  holderPrivateKey: Uint8Array,
+  handshakeHash: Uint8Array,
+  ekey: Uint8Array,
+): Uint8Array {
   return new Uint8Array(sign(null, sessionProofMessage(handshakeHash, ekey), edPrivate(holderPrivateKey)));
 }
 

@@ -27,10 +27,7 @@ export type NoiseErrorReason =
   | 'noise.unsupported_pattern';
 
 export type SessionErrorReason =
-  | 'session.closed'
-  | 'session.decrypt_failed'
-  | 'session.too_large'
-  | 'session.bad_proof';
+  'session.closed' | 'session.decrypt_failed' | 'session.too_large' | 'session.bad_proof';
 
 export type PakeErrorReason = 'pake.bad_state' | 'pake.bad_share' | 'pake.confirm_failed' | 'pake.bad_params';
 
@@ -45,7 +42,8 @@ export type WireErrorReason =
   | 'wire.unknown_message'
   | 'wire.unsupported_version';
 
-export type BleErrorReason = FrameErrorReason | NoiseErrorReason | SessionErrorReason | PakeErrorReason | WireErrorReason;
+export type BleErrorReason =
+  FrameErrorReason | NoiseErrorReason | SessionErrorReason | PakeErrorReason | WireErrorReason;
 
 function baseCode(reason: BleErrorReason): ErrorCode {
   if (reason.startsWith('wire.')) return 'malformed';

@@ -8,6 +8,11 @@ import { RuleWindow } from './credentials/RuleWindow.ts';
 import { CredentialFinder, type CredentialMatch } from './credentials/findCredential.ts';
 import { decide, type DecisionRequest, type EngineDecision, type UserState } from './decide/decide.ts';
 import { defaultSettings, mergeSettings, validateSettings } from './defaults.ts';
+import { EkeyGate, virtualUserState } from './ekey/EkeyGate.ts';
+import type { Revocation, TrustAnchor } from './ekey/EkeyStore.ts';
+import type { EkeyProof } from './ekey/Proof.ts';
+import type { EkeyCommand, VerifyContext } from './ekey/Verify.ts';
+import type { EkeyClaims } from './ekey/Cwt.ts';
 import { KeywayError } from './errors.ts';
 import { KeypadEntry, failureWeight } from './keypad/KeypadEntry.ts';
 import { Lockout, parseLockoutState } from './lockout/Lockout.ts';
@@ -148,6 +153,11 @@ interface Presentation {
   relockMs?: number;
   /** The user's state when the credential lookup already loaded it (saves queries on the hot path). */
   state?: UserState | undefined;
+  /**
+   * eKey / offline PIN (firmware/ekey): no stored user; `state` holds its rights, onGrant commits its use
+   * marks inside the grant's transaction (before the bolt moves), data goes into the audit entry.
+   */
+  virtual?: { onGrant: (() => void) | null; data: Record<string, string | number | boolean | null> };
 }
 
 function preloaded(m: CredentialMatch | null): UserState | undefined {
@@ -179,6 +189,8 @@ export class Lock {
   private readonly events: EventSink | undefined;
   private readonly lockout: Lockout;
   private readonly rules = new RuleWindow();
+  /** eKeys, revocations, proof-of-possession challenges, offline PINs (firmware/ekey/EkeyGate.ts). */
+  private readonly ekeys: EkeyGate;
   private readonly bolt: BoltMachine;
   private keypad: KeypadEntry;
   private door: DoorState;
@@ -203,6 +215,7 @@ export class Lock {
     this.users = new UserRepo(store.db);
     this.creds = new CredentialRepo(store.db);
     this.finder = new CredentialFinder(store.db, store.secrets.pinKey);
+    this.ekeys = new EkeyGate(store.db, options.random, () => this.clock.monotonic(), options.dataDir, settings.lockId);
     this.log = this.makeLog();
     this.timeHighWater = Number(store.getMeta('time_hwm') ?? '0');
     this.lockout = new Lockout(
@@ -441,6 +454,10 @@ export class Lock {
       throw new KeywayError('invalid_pin', `a PIN entry is 1 to ${s.maxKeypadEntry} digits`);
     }
     const match = this.finder.findPin(pin, s);
+    if (match === null) {
+      const offline = this.offlinePin(pin, source);
+      if (offline !== null) return offline;
+    }
     return this.present({
       operation: 'unlock',
       method: 'pin',
@@ -550,9 +567,193 @@ export class Lock {
     });
   }
 
-  // Extension point for eKeys (firmware/ekey/): a later `presentEkey(token, proof)` verifies the token
-  // (signature, chain, revocation, proof of possession), maps its claims to a UserState and goes through
-  // decide() and the same commit-then-move path as present() below (refuse / grant).
+  // ---------------------------------------------------------------- eKeys and offline PINs (firmware/ekey/)
+
+  /** A fresh proof-of-possession challenge for a session; only the last one per session is valid. */
+  ekeyChallenge(session = 'default'): Uint8Array {
+    this.live();
+    if (typeof session !== 'string' || session.length === 0 || session.length > 64) {
+      throw new KeywayError('invalid_argument', 'session must be 1..64 characters');
+    }
+    return this.ekeys.challenges.issue(session);
+  }
+
+  /**
+   * An eKey presented over the app channel with the holder's proof over the lock's last challenge: verified
+   * offline (signature, chain, trust, revocation, time, schedule, uses), then the engine's mode, battery and
+   * door rules. A use is counted before the bolt moves. Refusals are audited and never count as wrong codes.
+   */
+  presentEkey(
+    token: Uint8Array,
+    proof: EkeyProof | null,
+    command: RemoteOp = 'unlock',
+    opts: { timeoutSeconds?: number } = {},
+  ): OperationResult {
+    this.live();
+    if (command !== 'unlock' && command !== 'lock' && command !== 'unlock_with_timeout') {
+      throw new KeywayError('invalid_argument', 'an eKey command is unlock, lock or unlock_with_timeout');
+    }
+    let relockMs: number | undefined;
+    if (command === 'unlock_with_timeout') {
+      const t = opts.timeoutSeconds;
+      if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > 86_400) {
+        throw new KeywayError('out_of_range', 'timeoutSeconds must be an integer 1..86400');
+      }
+      relockMs = t * 1000;
+    }
+    const operation = command === 'lock' ? 'lock' : 'unlock';
+    const base = { operation, source: 'remote' } as const;
+    if (!(token instanceof Uint8Array)) throw new KeywayError('invalid_argument', 'an eKey token is bytes');
+    const a = this.ekeys.admitEkey(token, proof, command, this.ekeyContext());
+    if (!a.ok) return this.refuse(base, null, { type: 'ekey' }, a.reason, a.detail);
+    const claims = a.ekey.claims;
+    return this.present({
+      ...base,
+      method: 'app',
+      credential: { type: 'ekey' },
+      userIndex: null,
+      state: virtualUserState(a.role, a.methods, [...this.current.sites]),
+      types: ['ekey'],
+      weight: 1,
+      lockoutApplies: false,
+      ...(relockMs === undefined ? {} : { relockMs }),
+      virtual: {
+        onGrant: operation === 'unlock' ? a.commitUse : null,
+        data: { ekey: Buffer.from(claims.cti).toString('hex'), role: claims.role, chain: a.ekey.links.length },
+      },
+    });
+  }
+
+  /**
+   * Checks an eKey and its proof for any command (for the BLE session: management commands need a role
+   * that allows them, THREATS 9). Consumes the challenge; changes nothing else.
+   */
+  checkEkey(token: Uint8Array, proof: EkeyProof | null, command: EkeyCommand): Decision<{ claims: EkeyClaims }> {
+    this.live();
+    const a = this.ekeys.admitEkey(token, proof, command, this.ekeyContext());
+    if (!a.ok) return { granted: false, reason: a.reason, detail: a.detail };
+    return { granted: true, claims: a.ekey.claims };
+  }
+
+  /** Owner only: trust eKeys signed by this Ed25519 public key (installed at claim; several allowed). */
+  installTrustAnchor(actor: number, key: Uint8Array, label: string | null = null): void {
+    this.live();
+    const a = this.actor(actor);
+    if (a.role !== 'owner') throw new KeywayError('not_authorized', 'only an owner may install a trust anchor');
+    this.write((audit) => {
+      this.ekeys.store.addTrustAnchor(key, label, this.now());
+      audit({ kind: 'SettingsChange', action: 'add_trust_anchor', userIndex: a.index, security: true });
+    });
+  }
+
+  removeTrustAnchor(actor: number, key: Uint8Array): void {
+    this.live();
+    const a = this.actor(actor);
+    if (a.role !== 'owner') throw new KeywayError('not_authorized', 'only an owner may remove a trust anchor');
+    this.write((audit) => {
+      if (!this.ekeys.store.removeTrustAnchor(key)) throw new KeywayError('not_found', 'no such trust anchor');
+      audit({ kind: 'SettingsChange', action: 'remove_trust_anchor', userIndex: a.index, security: true });
+    });
+  }
+
+  trustAnchors(): TrustAnchor[] {
+    this.live();
+    return this.ekeys.store.trustAnchors();
+  }
+
+  /** Owner or admin (a lock user) revokes an eKey id, an issuer key (cascading), a holder key or an offline PIN. */
+  revokeEkey(actor: number, r: Revocation): void {
+    this.live();
+    const a = this.actor(actor);
+    this.ownerOrAdmin(a, 'revoke eKeys');
+    this.write((audit) => {
+      this.ekeys.revoke(r, this.now(), this.current.clockSkewSeconds * 1000);
+      audit({
+        kind: 'LockUserChange',
+        action: 'revoke',
+        userIndex: a.index,
+        security: true,
+        data: { kind: r.kind, id: Buffer.from(r.id).toString('hex') },
+      });
+    });
+  }
+
+  /** A signed revocation from any admin's phone (see Verify.verifyRevocation for who may revoke what). */
+  presentRevocation(token: Uint8Array): Decision {
+    this.live();
+    if (!(token instanceof Uint8Array)) throw new KeywayError('invalid_argument', 'a revocation is bytes');
+    const d = this.ekeys.verifier.verifyRevocation(token, this.ekeyContext());
+    if (!d.granted) {
+      this.write((audit) =>
+        audit({
+          kind: 'LockOperationError',
+          action: 'revoke',
+          source: 'remote',
+          result: 'failure',
+          reason: d.reason,
+          security: true,
+          ...(d.detail === undefined ? {} : { data: { detail: d.detail } }),
+        }),
+      );
+      return { granted: false, reason: d.reason, ...(d.detail === undefined ? {} : { detail: d.detail }) };
+    }
+    this.write((audit) => {
+      this.ekeys.revoke(d.revocation, this.now(), this.current.clockSkewSeconds * 1000);
+      audit({
+        kind: 'LockUserChange',
+        action: 'revoke',
+        source: 'remote',
+        security: true,
+        data: { kind: d.revocation.kind, id: Buffer.from(d.revocation.id).toString('hex'), by: d.by },
+      });
+    });
+    return { granted: true };
+  }
+
+  /** Owner only: the 32-byte secret shared with the owner for offline PINs (kept beside the database, 0600). */
+  setOfflinePinSecret(actor: number, secret: Uint8Array): void {
+    this.live();
+    const a = this.actor(actor);
+    if (a.role !== 'owner') throw new KeywayError('not_authorized', 'only an owner may set the offline PIN secret');
+    this.ekeys.setOfflineSecret(secret, this.current.lockId);
+    this.write((audit) =>
+      audit({ kind: 'SettingsChange', action: 'set_offline_pin_secret', userIndex: a.index, security: true }),
+    );
+  }
+
+  private ekeyContext(): VerifyContext {
+    return {
+      lockId: this.current.lockId,
+      sites: this.current.sites,
+      now: this.now(),
+      timeZone: this.current.timeZone,
+      skewMs: this.current.clockSkewSeconds * 1000,
+      method: 'app',
+    };
+  }
+
+  /** A keypad entry no stored PIN matched: an offline PIN valid now? null: treat as a wrong attempt. */
+  private offlinePin(pin: string, source: OperationSource): OperationResult | null {
+    if (this.lockout.active(this.clock.monotonic())) return null; // present() refuses: locked_out
+    const m = this.ekeys.admitOfflinePin(pin, this.now(), this.current.timeZone);
+    if (m === null) return null;
+    const p = { operation: 'unlock', source } as const;
+    if (!m.ok) return this.refuse(p, null, { type: 'pin' }, m.reason, m.detail);
+    return this.present({
+      ...p,
+      method: 'pin',
+      credential: { type: 'pin' },
+      userIndex: null,
+      state: virtualUserState('guest', ['pin'], [...this.current.sites]),
+      types: ['pin'],
+      weight: 1,
+      lockoutApplies: true,
+      virtual: {
+        onGrant: m.commitUse,
+        data: { offlinePin: Buffer.from(m.match.id).toString('hex'), variant: m.match.variant },
+      },
+    });
+  }
 
   /** Lock without a credential (the outside lock key, the auto-relock, the inside button). */
   lockNow(source: OperationSource): OperationResult {
@@ -872,10 +1073,11 @@ export class Lock {
         validCredential: p.userIndex !== null,
       });
     }
-    if (p.userIndex === null) return this.wrongAttempt(p);
-    const state = p.state ?? this.loadState(p.userIndex);
+    if (p.userIndex === null && p.virtual === undefined) return this.wrongAttempt(p);
+    const state = p.state ?? (p.userIndex === null ? null : this.loadState(p.userIndex));
     if (state === null) return this.refuse(p, p.userIndex, p.credential, 'invalid_credential');
     const user = state.user;
+    const who = p.virtual === undefined ? user.index : null;
     const types = this.rules.presented(user.index, p.types, mono);
     const target: BoltTarget = p.operation === 'unlock' ? 'unlocked' : 'locked';
     this.batteryCritical(); // clears a past BatteryCritical alarm once the battery is fine again
@@ -893,8 +1095,8 @@ export class Lock {
     if (!d.granted) {
       if (d.reason === 'credential_rule_incomplete') this.rules.remember(user.index, types, mono);
       if (d.reason === 'insufficient_battery')
-        return this.refuseBattery(p.operation, p.source, user.index, p.credential);
-      return this.refuse(p, user.index, p.credential, d.reason, d.detail);
+        return this.refuseBattery(p.operation, p.source, who, p.credential);
+      return this.refuse(p, who, p.credential, d.reason, d.detail, p.virtual?.data);
     }
     return this.grant(p, d, target);
   }
@@ -905,7 +1107,9 @@ export class Lock {
     d: Extract<EngineDecision, { granted: true }>,
     target: BoltTarget,
   ): OperationResult {
+    const who = p.virtual === undefined ? d.userIndex : null;
     this.write((audit) => {
+      p.virtual?.onGrant?.();
       if (d.effects.consumeUse) this.users.consumeUse(d.userIndex);
       if (d.effects.setExpiresAt !== null) this.users.startExpiry(d.userIndex, d.effects.setExpiresAt);
       if (this.lockout.dirty) this.store.setMeta('lockout', JSON.stringify(this.lockout.recordSuccess()));
@@ -914,10 +1118,17 @@ export class Lock {
         kind: 'LockOperation',
         action: p.operation,
         source: p.source,
-        userIndex: d.userIndex,
+        userIndex: who,
         credential: p.credential,
         result: 'success',
-        ...(p.relockMs === undefined ? {} : { data: { timeoutSeconds: p.relockMs / 1000 } }),
+        ...(p.relockMs === undefined && p.virtual === undefined
+          ? {}
+          : {
+              data: {
+                ...p.virtual?.data,
+                ...(p.relockMs === undefined ? {} : { timeoutSeconds: p.relockMs / 1000 }),
+              },
+            }),
       });
       if (d.duress) {
         audit({
@@ -934,8 +1145,8 @@ export class Lock {
     if (d.duress) this.emit({ type: 'alarm', code: 'ForcedUser', silent: true });
     this.moveBolt(target, p.relockMs ?? null);
     return d.duress
-      ? { granted: true, userIndex: d.userIndex, duress: true }
-      : { granted: true, userIndex: d.userIndex };
+      ? { granted: true, userIndex: who, duress: true }
+      : { granted: true, userIndex: who };
   }
 
   /** An unknown credential: counts toward the shared lockout; reaching the limit starts a lockout tier. */

@@ -8,8 +8,13 @@ type Registrar = (program: Command) => void;
 const commandModules: Array<() => Promise<{ register: Registrar }>> = [
   // one line per command module (keep sorted)
   () => import('./commands/admin.ts'),
+  () => import('./commands/ekey.ts'),
+  () => import('./commands/keys.ts'),
   () => import('./commands/lock.ts'),
+  () => import('./commands/pin.ts'),
+  () => import('./commands/radio.ts'),
   () => import('./commands/scenario.ts'),
+  () => import('./commands/trace.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -34,7 +34,8 @@ export class CipherState {
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
     if (this.#k === null) return Uint8Array.from(plaintext);
     // 2^64-1 is reserved: refuse rather than wrap, so a nonce is never reused.
-    if (this.#n >= MAX_NONCE) throw new BleError('noise.nonce_exhausted', 'cipher nonce exhausted; rekey or restart');
+    if (this.#n >= MAX_NONCE)
+      throw new BleError('noise.nonce_exhausted', 'cipher nonce exhausted; rekey or restart');
     const out = encrypt(this.#k, this.#n, ad, plaintext);
     this.#n += 1n;
     return out;
@@ -43,7 +44,8 @@ export class CipherState {
   /** Decrypts or throws noise.decrypt_failed; on failure the nonce does not advance. */
   decryptWithAd(ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
     if (this.#k === null) return Uint8Array.from(ciphertext);
-    if (this.#n >= MAX_NONCE) throw new BleError('noise.nonce_exhausted', 'cipher nonce exhausted; rekey or restart');
+    if (this.#n >= MAX_NONCE)
+      throw new BleError('noise.nonce_exhausted', 'cipher nonce exhausted; rekey or restart');
     const out = decrypt(this.#k, this.#n, ad, ciphertext);
     if (out === null) throw new BleError('noise.decrypt_failed', 'authentication tag mismatch');
     this.#n += 1n;

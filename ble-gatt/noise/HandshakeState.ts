@@ -52,7 +52,8 @@ export class HandshakeState {
 
   constructor(options: HandshakeOptions) {
     const tokens: HandshakePattern | undefined = PATTERNS[options.pattern];
-    if (tokens === undefined) throw new BleError('noise.unsupported_pattern', `pattern ${String(options.pattern)}`);
+    if (tokens === undefined)
+      throw new BleError('noise.unsupported_pattern', `pattern ${String(options.pattern)}`);
     this.pattern = options.pattern;
     this.initiator = options.initiator;
     this.#tokens = tokens;
@@ -74,7 +75,10 @@ export class HandshakeState {
       const mine = (side === 'initiator') === this.initiator;
       const key = mine ? this.#s?.publicKey : this.#rs;
       if (key === undefined) {
-        throw new BleError('noise.bad_key', `${this.pattern} needs the ${side}'s static key before the handshake`);
+        throw new BleError(
+          'noise.bad_key',
+          `${this.pattern} needs the ${side}'s static key before the handshake`,
+        );
       }
       this.#ss.mixHash(key);
     }
@@ -111,7 +115,9 @@ export class HandshakeState {
    * Writes the next handshake message. `payload` may be a function of the handshake hash before the
    * payload (so the payload can sign it).
    */
-  writeMessage(payload: Uint8Array | ((hashBeforePayload: Uint8Array) => Uint8Array) = new Uint8Array(0)): Uint8Array {
+  writeMessage(
+    payload: Uint8Array | ((hashBeforePayload: Uint8Array) => Uint8Array) = new Uint8Array(0),
+  ): Uint8Array {
     const tokens = this.#nextTokens(true);
     try {
       const parts: Uint8Array[] = [];
@@ -136,7 +142,8 @@ export class HandshakeState {
       const body = typeof payload === 'function' ? payload(this.#payloadHash) : payload;
       parts.push(this.#ss.encryptAndHash(body));
       const message = concat(...parts);
-      if (message.length > NOISE_MAX_MESSAGE) throw new BleError('noise.bad_length', 'handshake message too long');
+      if (message.length > NOISE_MAX_MESSAGE)
+        throw new BleError('noise.bad_length', 'handshake message too long');
       this.#advance();
       return message;
     } catch (err) {
@@ -149,7 +156,8 @@ export class HandshakeState {
   readMessage(message: Uint8Array): Uint8Array {
     const tokens = this.#nextTokens(false);
     try {
-      if (message.length > NOISE_MAX_MESSAGE) throw new BleError('noise.bad_length', 'handshake message too long');
+      if (message.length > NOISE_MAX_MESSAGE)
+        throw new BleError('noise.bad_length', 'handshake message too long');
       let at = 0;
       const take = (n: number): Uint8Array => {
         if (message.length - at < n) throw new BleError('noise.bad_length', 'handshake message too short');
@@ -223,13 +231,17 @@ export class HandshakeState {
     const local = mine === 'e' ? this.#e : this.#s;
     const remote = theirs === 'e' ? this.#re : this.#rs;
     if (local === undefined || remote === undefined) {
-      throw new BleError('noise.bad_key', `${local === undefined ? 'local' : 'remote'} key missing for ${token}`);
+      throw new BleError(
+        'noise.bad_key',
+        `${local === undefined ? 'local' : 'remote'} key missing for ${token}`,
+      );
     }
     this.#ss.mixKey(dh(local, remote));
   }
 
   #generateEphemeral(): KeyPair {
-    if (this.#random === undefined) throw new BleError('noise.bad_state', 'no random source for the ephemeral key');
+    if (this.#random === undefined)
+      throw new BleError('noise.bad_state', 'no random source for the ephemeral key');
     return keyPairFromPrivate(this.#random.bytes(DHLEN));
   }
 }

@@ -22,7 +22,9 @@ export const MAX_NONCE = 0xffff_ffff_ffff_ffffn;
 const X25519_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
 ]);
-const X25519_SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
+const X25519_SPKI_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
+]);
 
 export interface KeyPair {
   /** 32-byte X25519 private key (any 32 bytes; X25519 clamps). */
@@ -43,7 +45,11 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 
 function x25519Private(raw: Uint8Array): KeyObject {
   if (raw.length !== DHLEN) throw new BleError('noise.bad_key', `X25519 private key must be ${DHLEN} bytes`);
-  return createPrivateKey({ key: Buffer.from(concat(X25519_PKCS8_PREFIX, raw)), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({
+    key: Buffer.from(concat(X25519_PKCS8_PREFIX, raw)),
+    format: 'der',
+    type: 'pkcs8',
+  });
 }
 
 function x25519Public(raw: Uint8Array): KeyObject {
@@ -54,7 +60,10 @@ function x25519Public(raw: Uint8Array): KeyObject {
 /** The key pair whose private key is `privateKey` (32 bytes, e.g. from the injected random source). */
 export function keyPairFromPrivate(privateKey: Uint8Array): KeyPair {
   const spki = createPublicKey(x25519Private(privateKey)).export({ format: 'der', type: 'spki' });
-  return { privateKey: Uint8Array.from(privateKey), publicKey: new Uint8Array(spki.subarray(spki.length - DHLEN)) };
+  return {
+    privateKey: Uint8Array.from(privateKey),
+    publicKey: new Uint8Array(spki.subarray(spki.length - DHLEN)),
+  };
 }
 
 /** DH(key_pair, public_key). Low-order public keys (all-zero output) are refused by OpenSSL: an error. */

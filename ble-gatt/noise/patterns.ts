@@ -13,12 +13,48 @@ export interface HandshakePattern {
 
 export const PATTERNS = {
   NN: { preInitiator: [], preResponder: [], messages: [['e'], ['e', 'ee']] },
-  NK: { preInitiator: [], preResponder: ['s'], messages: [['e', 'es'], ['e', 'ee']] },
-  KK: { preInitiator: ['s'], preResponder: ['s'], messages: [['e', 'es', 'ss'], ['e', 'ee', 'se']] },
-  XK: { preInitiator: [], preResponder: ['s'], messages: [['e', 'es'], ['e', 'ee'], ['s', 'se']] },
-  IK: { preInitiator: [], preResponder: ['s'], messages: [['e', 'es', 's', 'ss'], ['e', 'ee', 'se']] },
+  NK: {
+    preInitiator: [],
+    preResponder: ['s'],
+    messages: [
+      ['e', 'es'],
+      ['e', 'ee'],
+    ],
+  },
+  KK: {
+    preInitiator: ['s'],
+    preResponder: ['s'],
+    messages: [
+      ['e', 'es', 'ss'],
+      ['e', 'ee', 'se'],
+    ],
+  },
+  XK: {
+    preInitiator: [],
+    preResponder: ['s'],
+    messages: [
+      ['e', 'es'],
+      ['e', 'ee'],
+      ['s', 'se'],
+    ],
+  },
+  IK: {
+    preInitiator: [],
+    preResponder: ['s'],
+    messages: [
+      ['e', 'es', 's', 'ss'],
+      ['e', 'ee', 'se'],
+    ],
+  },
   XX: { preInitiator: [], preResponder: [], messages: [['e'], ['e', 'ee', 's', 'es'], ['s', 'se']] },
-  IX: { preInitiator: [], preResponder: [], messages: [['e', 's'], ['e', 'ee', 'se', 's', 'es']] },
+  IX: {
+    preInitiator: [],
+    preResponder: [],
+    messages: [
+      ['e', 's'],
+      ['e', 'ee', 'se', 's', 'es'],
+    ],
+  },
 } as const satisfies Record<string, HandshakePattern>;
 
 export type PatternName = keyof typeof PATTERNS;

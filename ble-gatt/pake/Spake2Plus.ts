@@ -40,19 +40,34 @@ export interface PbkdfParams {
 }
 
 /** Bounds a phone accepts from a lock (a hostile lock must not make the phone allocate gigabytes). */
-export const PBKDF_LIMITS = Object.freeze({ minLogN: 10, maxLogN: 20, maxR: 16, maxP: 4, minSalt: 16, maxSalt: 64 });
+export const PBKDF_LIMITS = Object.freeze({
+  minLogN: 10,
+  maxLogN: 20,
+  maxR: 16,
+  maxP: 4,
+  minSalt: 16,
+  maxSalt: 64,
+});
 export const DEFAULT_PBKDF = Object.freeze({ N: 1 << 15, r: 8, p: 1 });
 
 export function validatePbkdfParams(params: PbkdfParams): void {
   const { N: n, r, p, salt } = params;
   const logN = Math.log2(n);
   if (!Number.isInteger(logN) || logN < PBKDF_LIMITS.minLogN || logN > PBKDF_LIMITS.maxLogN) {
-    throw new BleError('pake.bad_params', `scrypt N must be a power of two in 2^${PBKDF_LIMITS.minLogN}..2^${PBKDF_LIMITS.maxLogN}`);
+    throw new BleError(
+      'pake.bad_params',
+      `scrypt N must be a power of two in 2^${PBKDF_LIMITS.minLogN}..2^${PBKDF_LIMITS.maxLogN}`,
+    );
   }
-  if (!Number.isInteger(r) || r < 1 || r > PBKDF_LIMITS.maxR) throw new BleError('pake.bad_params', 'scrypt r out of range');
-  if (!Number.isInteger(p) || p < 1 || p > PBKDF_LIMITS.maxP) throw new BleError('pake.bad_params', 'scrypt p out of range');
+  if (!Number.isInteger(r) || r < 1 || r > PBKDF_LIMITS.maxR)
+    throw new BleError('pake.bad_params', 'scrypt r out of range');
+  if (!Number.isInteger(p) || p < 1 || p > PBKDF_LIMITS.maxP)
+    throw new BleError('pake.bad_params', 'scrypt p out of range');
   if (salt.length < PBKDF_LIMITS.minSalt || salt.length > PBKDF_LIMITS.maxSalt) {
-    throw new BleError('pake.bad_params', `salt must be ${PBKDF_LIMITS.minSalt}..${PBKDF_LIMITS.maxSalt} bytes`);
+    throw new BleError(
+      'pake.bad_params',
+      `salt must be ${PBKDF_LIMITS.minSalt}..${PBKDF_LIMITS.maxSalt} bytes`,
+    );
   }
 }
 
@@ -90,7 +105,8 @@ function scalarBytes(n: bigint): Uint8Array {
 }
 
 function scalar(b: Uint8Array, what: string): bigint {
-  if (b.length !== SCALAR_LENGTH) throw new BleError('pake.bad_params', `${what} must be ${SCALAR_LENGTH} bytes`);
+  if (b.length !== SCALAR_LENGTH)
+    throw new BleError('pake.bad_params', `${what} must be ${SCALAR_LENGTH} bytes`);
   const n = bytesToBigInt(b);
   if (n === 0n || n >= ORDER) throw new BleError('pake.bad_params', `${what} out of range`);
   return n;
@@ -98,7 +114,8 @@ function scalar(b: Uint8Array, what: string): bigint {
 
 function decodeShare(b: Uint8Array, what: string): P256Point {
   // Uncompressed SEC1 only; fromBytes checks the point is on the curve; P-256 has cofactor 1.
-  if (b.length !== SHARE_LENGTH || b[0] !== 0x04) throw new BleError('pake.bad_share', `${what} is not an uncompressed P-256 point`);
+  if (b.length !== SHARE_LENGTH || b[0] !== 0x04)
+    throw new BleError('pake.bad_share', `${what} is not an uncompressed P-256 point`);
   try {
     const pt = Point.fromBytes(b);
     pt.assertValidity();
@@ -137,10 +154,19 @@ export interface VerifierRecord {
  * RFC 9383 section 3.2: w0s || w1s = PBKDF(len(pw) || pw || len(idProver) || idProver || len(idVerifier)
  * || idVerifier), 40 bytes each, reduced mod n. The PBKDF is scrypt with the lock's salt and cost.
  */
-export function deriveProverSecret(password: Uint8Array, ids: Pick<Spake2PlusIdentities, 'idProver' | 'idVerifier'>, params: PbkdfParams): ProverSecret {
+export function deriveProverSecret(
+  password: Uint8Array,
+  ids: Pick<Spake2PlusIdentities, 'idProver' | 'idVerifier'>,
+  params: PbkdfParams,
+): ProverSecret {
   validatePbkdfParams(params);
   const input = lengthPrefixed(password, ids.idProver, ids.idVerifier);
-  const out = scryptSync(input, params.salt, 80, { N: params.N, r: params.r, p: params.p, maxmem: 256 * params.N * params.r * params.p + (1 << 20) });
+  const out = scryptSync(input, params.salt, 80, {
+    N: params.N,
+    r: params.r,
+    p: params.p,
+    maxmem: 256 * params.N * params.r * params.p + (1 << 20),
+  });
   const w0 = bytesToBigInt(out.subarray(0, 40)) % ORDER;
   const w1 = bytesToBigInt(out.subarray(40, 80)) % ORDER;
   out.fill(0);
@@ -159,7 +185,14 @@ interface KeySchedule {
   sharedKey: Uint8Array;
 }
 
-function keySchedule(ids: Spake2PlusIdentities, shareP: Uint8Array, shareV: Uint8Array, Z: P256Point, V: P256Point, w0: Uint8Array): KeySchedule {
+function keySchedule(
+  ids: Spake2PlusIdentities,
+  shareP: Uint8Array,
+  shareV: Uint8Array,
+  Z: P256Point,
+  V: P256Point,
+  w0: Uint8Array,
+): KeySchedule {
   const TT = lengthPrefixed(
     ids.context,
     ids.idProver,
@@ -175,8 +208,13 @@ function keySchedule(ids: Spake2PlusIdentities, shareP: Uint8Array, shareV: Uint
   const kMain = createHash('sha256').update(TT).digest();
   const kc = new Uint8Array(hkdfSync('sha256', kMain, new Uint8Array(0), 'ConfirmationKeys', 64));
   const sharedKey = new Uint8Array(hkdfSync('sha256', kMain, new Uint8Array(0), 'SharedKey', 32));
-  const mac = (key: Uint8Array, data: Uint8Array): Uint8Array => new Uint8Array(createHmac('sha256', key).update(data).digest());
-  const result = { confirmP: mac(kc.subarray(0, 32), shareV), confirmV: mac(kc.subarray(32, 64), shareP), sharedKey };
+  const mac = (key: Uint8Array, data: Uint8Array): Uint8Array =>
+    new Uint8Array(createHmac('sha256', key).update(data).digest());
+  const result = {
+    confirmP: mac(kc.subarray(0, 32), shareV),
+    confirmV: mac(kc.subarray(32, 64), shareP),
+    sharedKey,
+  };
   kc.fill(0);
   kMain.fill(0);
   return result;
@@ -256,7 +294,8 @@ export class Spake2PlusVerifier {
   /** Checks the phone's confirmation; returns the shared key or throws pake.confirm_failed. */
   finish(confirmP: Uint8Array): Uint8Array {
     const ks = this.#pending;
-    if (this.#state !== 'responded' || ks === null) throw new BleError('pake.bad_state', 'finish out of order');
+    if (this.#state !== 'responded' || ks === null)
+      throw new BleError('pake.bad_state', 'finish out of order');
     this.#state = 'done';
     this.#pending = null;
     if (!constantTimeEqual(ks.confirmP, confirmP)) {

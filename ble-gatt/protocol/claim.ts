@@ -13,7 +13,9 @@ const paramsMap = map({
 });
 
 /** scrypt parameters (also checked: N a power of two within the limits). */
-export const claimParamsCodec: Codec<PbkdfParams> = refine(paramsMap, (params) => validatePbkdfParams(params));
+export const claimParamsCodec: Codec<PbkdfParams> = refine(paramsMap, (params) =>
+  validatePbkdfParams(params),
+);
 
 export const claimStartArgs = map({
   /** SPAKE2+ shareP: uncompressed P-256 point. */

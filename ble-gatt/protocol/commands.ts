@@ -37,7 +37,13 @@ const USER_TYPES = [
 ] as const satisfies readonly UserType[];
 const METHODS = ['pin', 'card', 'fingerprint', 'app'] as const satisfies readonly Method[];
 const RULES = ['single', 'dual', 'tri'] as const satisfies readonly CredentialRule[];
-const MODES = ['Normal', 'Vacation', 'Privacy', 'NoRemoteLockUnlock', 'Passage'] as const satisfies readonly OperatingMode[];
+const MODES = [
+  'Normal',
+  'Vacation',
+  'Privacy',
+  'NoRemoteLockUnlock',
+  'Passage',
+] as const satisfies readonly OperatingMode[];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly WeekDay[];
 
 export const userIndex = uint(1, 0xffff);
@@ -143,7 +149,10 @@ const scheduleAddArgs = refine(map({ user: opt(userIndex), schedule: req(schedul
   // User schedules (weekly, yearday) name a user; a holiday is lock-wide and names none.
   const holiday = v.schedule.kind === 'holiday';
   if (holiday !== (v.user === undefined)) {
-    throw new BleError('wire.out_of_range', `${path}.user: ${holiday ? 'not allowed for a holiday' : 'required'}`);
+    throw new BleError(
+      'wire.out_of_range',
+      `${path}.user: ${holiday ? 'not allowed for a holiday' : 'required'}`,
+    );
   }
 });
 
@@ -159,19 +168,36 @@ interface CommandSpec<A, R> {
   readonly result: Codec<R>;
   readonly stream?: boolean;
 }
-const command = <A, R>(args: Codec<A>, result: Codec<R>, stream = false): CommandSpec<A, R> => ({ args, result, stream });
+const command = <A, R>(args: Codec<A>, result: Codec<R>, stream = false): CommandSpec<A, R> => ({
+  args,
+  result,
+  stream,
+});
 
 export const COMMANDS = {
   unlock: command(remoteOpArgs, empty),
   lock: command(remoteOpArgs, empty),
   unlock_with_timeout: command(map({ seconds: req(uint(1, 86_400)), pin: opt(pin) }), empty),
   status: command(empty, statusResult),
-  'user.list': command(map({ from: opt(uint(1, 0xffff)), limit: opt(uint(1, 16)) }), map({ users: req(arrayOf(userInfo, 16)), next: req(nullable(userIndex)) })),
+  'user.list': command(
+    map({ from: opt(uint(1, 0xffff)), limit: opt(uint(1, 16)) }),
+    map({ users: req(arrayOf(userInfo, 16)), next: req(nullable(userIndex)) }),
+  ),
   'user.add': command(map({ role: req(role), ...userSpecFields }), map({ user: req(userIndex) })),
-  'user.modify': command(map({ user: req(userIndex), changes: req(map({ role: opt(role), ...userSpecFields })) }), map({ user: req(userIndex) })),
+  'user.modify': command(
+    map({ user: req(userIndex), changes: req(map({ role: opt(role), ...userSpecFields })) }),
+    map({ user: req(userIndex) }),
+  ),
   'user.disable': command(map({ user: req(userIndex) }), empty),
   'user.remove': command(map({ user: req(userIndex), erase: opt(bool()) }), empty),
-  'cred.add': command(credAddArgs, map({ credential: req(uint(1, 0xffff)), user: req(userIndex), type: req(oneOf(['pin', 'card', 'ekey'])) })),
+  'cred.add': command(
+    credAddArgs,
+    map({
+      credential: req(uint(1, 0xffff)),
+      user: req(userIndex),
+      type: req(oneOf(['pin', 'card', 'ekey'])),
+    }),
+  ),
   'cred.remove': command(map({ credential: req(uint(1, 0xffff)) }), empty),
   'schedule.add': command(scheduleAddArgs, map({ index: req(uint(1, 0xffff)) })),
   'schedule.remove': command(map({ user: opt(userIndex), index: req(uint(1, 0xffff)) }), empty),
@@ -203,8 +229,10 @@ export const COMMANDS = {
 
 export type CommandName = keyof typeof COMMANDS;
 export const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
-export type ArgsOf<C extends CommandName> = (typeof COMMANDS)[C] extends CommandSpec<infer A, unknown> ? A : never;
-export type ResultOf<C extends CommandName> = (typeof COMMANDS)[C] extends CommandSpec<unknown, infer R> ? R : never;
+export type ArgsOf<C extends CommandName> =
+  (typeof COMMANDS)[C] extends CommandSpec<infer A, unknown> ? A : never;
+export type ResultOf<C extends CommandName> =
+  (typeof COMMANDS)[C] extends CommandSpec<unknown, infer R> ? R : never;
 
 export function isCommandName(name: string): name is CommandName {
   return Object.hasOwn(COMMANDS, name);

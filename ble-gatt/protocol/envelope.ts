@@ -19,8 +19,7 @@ export interface ResponseError {
 }
 
 export type Response<C extends CommandName = CommandName> =
-  | { id: number; ok: ResultOf<C>; more?: true }
-  | { id: number; err: ResponseError };
+  { id: number; ok: ResultOf<C>; more?: true } | { id: number; err: ResponseError };
 
 const requestId = uint(0, MAX_REQUEST_ID);
 const errorCodec = map({ code: req(oneOf(ERROR_CODES)), message: opt(text(200, 0)) });
@@ -35,7 +34,10 @@ function asMap(v: CborValue, what: string): Map<string | number, CborValue> {
 function checkKeys(m: Map<string | number, CborValue>, known: Set<string>, what: string): void {
   for (const k of m.keys()) {
     if (typeof k !== 'string' || !known.has(k)) {
-      throw new BleError('wire.unknown_field', `${what}: unknown field ${JSON.stringify(String(k).slice(0, 40))}`);
+      throw new BleError(
+        'wire.unknown_field',
+        `${what}: unknown field ${JSON.stringify(String(k).slice(0, 40))}`,
+      );
     }
   }
 }
@@ -64,7 +66,8 @@ export function decodeRequestValue(v: CborValue): Request {
   const cmd = m.get('cmd');
   if (cmd === undefined) throw new BleError('wire.missing_field', 'cmd: required');
   if (typeof cmd !== 'string') throw new BleError('wire.bad_type', 'cmd: expected text');
-  if (!isCommandName(cmd)) throw new BleError('wire.unknown_command', `cmd: "${cmd.slice(0, 40)}" is not a command`);
+  if (!isCommandName(cmd))
+    throw new BleError('wire.unknown_command', `cmd: "${cmd.slice(0, 40)}" is not a command`);
   // A command without arguments may omit args; anything else must match the command's schema.
   const rawArgs = m.has('args') ? m.get('args') : new Map<string, CborValue>();
   const args = (COMMANDS[cmd].args as { decode(v: CborValue, p: string): unknown }).decode(rawArgs, 'args');
@@ -89,12 +92,19 @@ export function requestIdOf(bytes: Uint8Array): number | null {
   return null;
 }
 
-export function okResponse<C extends CommandName>(id: number, cmd: C, result: ResultOf<C>, more = false): Response<C> {
+export function okResponse<C extends CommandName>(
+  id: number,
+  cmd: C,
+  result: ResultOf<C>,
+  more = false,
+): Response<C> {
   return more ? { id, ok: result, more: true } : { id, ok: result };
 }
 
 export function errResponse(id: number, code: ResponseErrorCode, message?: string): Response {
-  return message === undefined ? { id, err: { code } } : { id, err: { code, message: message.slice(0, 200) } };
+  return message === undefined
+    ? { id, err: { code } }
+    : { id, err: { code, message: message.slice(0, 200) } };
 }
 
 /** The CBOR-ready value of a response to `cmd`. */
@@ -114,7 +124,10 @@ export function encodeResponse(cmd: CommandName, r: Response): Uint8Array {
  * Validates a decoded response. `commandFor` tells which command the id belongs to (the phone keeps
  * its pending requests); an unknown id is an error.
  */
-export function decodeResponseValue(v: CborValue, commandFor: (id: number) => CommandName | undefined): Response {
+export function decodeResponseValue(
+  v: CborValue,
+  commandFor: (id: number) => CommandName | undefined,
+): Response {
   const m = asMap(v, 'response');
   checkKeys(m, KNOWN_RESPONSE_KEYS, 'response');
   if (!m.has('id')) throw new BleError('wire.missing_field', 'id: required');
@@ -123,19 +136,26 @@ export function decodeResponseValue(v: CborValue, commandFor: (id: number) => Co
   const hasErr = m.has('err');
   if (hasOk === hasErr) throw new BleError('wire.missing_field', 'response: exactly one of ok and err');
   const more = m.has('more') ? bool().decode(m.get('more'), 'more') : false;
-  if (m.has('more') && (!more || hasErr)) throw new BleError('wire.out_of_range', 'more: only true, and only with ok');
+  if (m.has('more') && (!more || hasErr))
+    throw new BleError('wire.out_of_range', 'more: only true, and only with ok');
   if (hasErr) {
     const err = errorCodec.decode(m.get('err'), 'err');
-    return err.message === undefined ? { id, err: { code: err.code } } : { id, err: { code: err.code, message: err.message } };
+    return err.message === undefined
+      ? { id, err: { code: err.code } }
+      : { id, err: { code: err.code, message: err.message } };
   }
   const cmd = commandFor(id);
   if (cmd === undefined) throw new BleError('wire.out_of_range', `id: no pending request ${id}`);
-  if (more && COMMANDS[cmd].stream !== true) throw new BleError('wire.out_of_range', `more: ${cmd} is not streamed`);
+  if (more && COMMANDS[cmd].stream !== true)
+    throw new BleError('wire.out_of_range', `more: ${cmd} is not streamed`);
   const ok = (COMMANDS[cmd].result as { decode(v: CborValue, p: string): unknown }).decode(m.get('ok'), 'ok');
   return (more ? { id, ok, more: true } : { id, ok }) as Response;
 }
 
-export function decodeResponse(bytes: Uint8Array, commandFor: (id: number) => CommandName | undefined): Response {
+export function decodeResponse(
+  bytes: Uint8Array,
+  commandFor: (id: number) => CommandName | undefined,
+): Response {
   return decodeResponseValue(decodeWire(bytes), commandFor);
 }
 
@@ -148,4 +168,12 @@ export function responseLog(cmd: CommandName, r: Response): unknown {
   if ('err' in r) return { id: r.id, err: r.err };
   const ok = (COMMANDS[cmd].result as { log(v: unknown): unknown }).log(r.ok);
   return r.more === true ? { id: r.id, ok, more: true } : { id: r.id, ok };
+}
+
+/** Decodes the response to one known request, typed by its command (the phone's usual case). */
+export function decodeResponseTo<C extends CommandName>(
+  bytes: Uint8Array,
+  request: { id: number; cmd: C },
+): Response<C> {
+  return decodeResponse(bytes, (id) => (id === request.id ? request.cmd : undefined)) as Response<C>;
 }

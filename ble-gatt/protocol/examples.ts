@@ -9,10 +9,17 @@ import { signSessionProof } from '../SessionProof.ts';
 import { fragment } from '../Framing.ts';
 import type { ArgsOf, CommandName, ResultOf } from './commands.ts';
 import { encodeRequest, encodeResponse } from './envelope.ts';
-import { decodeRespPayload, encodeClear, encodeInitPayload, encodeRespPayload, encodeSealed } from './handshake.ts';
+import {
+  decodeRespPayload,
+  encodeClear,
+  encodeInitPayload,
+  encodeRespPayload,
+  encodeSealed,
+} from './handshake.ts';
 import { encodeStatus, prologue, PROTOCOL_VERSION } from './status.ts';
 
-const fill = (n: number, start: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
+const fill = (n: number, start: number): Uint8Array =>
+  Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
 
 export const EXAMPLE_ARGS: { [C in CommandName]: ArgsOf<C> } = {
   unlock: {},
@@ -26,7 +33,10 @@ export const EXAMPLE_ARGS: { [C in CommandName]: ArgsOf<C> } = {
   'user.remove': { user: 3, erase: true },
   'cred.add': { type: 'pin', user: 3, pin: '470213' },
   'cred.remove': { credential: 7 },
-  'schedule.add': { user: 3, schedule: { kind: 'weekly', days: ['mon', 'thu'], start: '09:00', end: '12:00' } },
+  'schedule.add': {
+    user: 3,
+    schedule: { kind: 'weekly', days: ['mon', 'thu'], start: '09:00', end: '12:00' },
+  },
   'schedule.remove': { user: 3, index: 1 },
   revoke: { cti: fill(16, 0xc0), until: 1767225600000 },
   'audit.pull': { from: 120 },
@@ -37,7 +47,12 @@ export const EXAMPLE_ARGS: { [C in CommandName]: ArgsOf<C> } = {
   factory_reset: { confirm: 'factory_reset' },
   proof: { ekey: fill(24, 0xd0), sig: fill(64, 0x40) },
   'claim.start': { share: Uint8Array.of(4, ...fill(64, 0x10)) },
-  'claim.finish': { confirm: fill(32, 0x20), ownerKey: fill(32, 0x30), ownerName: 'Ana', pinSecret: fill(32, 0x50) },
+  'claim.finish': {
+    confirm: fill(32, 0x20),
+    ownerKey: fill(32, 0x30),
+    ownerName: 'Ana',
+    pinSecret: fill(32, 0x50),
+  },
 };
 
 export const EXAMPLE_RESULTS: { [C in CommandName]: ResultOf<C> } = {
@@ -98,7 +113,14 @@ export const EXAMPLE_RESULTS: { [C in CommandName]: ResultOf<C> } = {
   },
   'audit.ack': {},
   'time.sync': { time: 1751362200000 },
-  'settings.get': { settings: { lockId: 'front-door', timeZone: 'Europe/Lisbon', autoRelockSeconds: 10, operatingMode: 'Normal' } },
+  'settings.get': {
+    settings: {
+      lockId: 'front-door',
+      timeZone: 'Europe/Lisbon',
+      autoRelockSeconds: 10,
+      operatingMode: 'Normal',
+    },
+  },
   'settings.set': { settings: { lockId: 'front-door', autoRelockSeconds: 10, operatingMode: 'Normal' } },
   factory_reset: {},
   proof: { user: 3, role: 'guest' },
@@ -142,7 +164,14 @@ export function ikUnlockTranscript(): { steps: TranscriptStep[]; fragmentsAtMtu2
   const ekey = fill(24, 0xd0);
   const status = encodeStatus({ v: PROTOCOL_VERSION, setup: false, ch: random.bytes(16) });
   const pro = prologue(status);
-  const phone = new HandshakeState({ pattern: 'IK', initiator: true, prologue: pro, s: phoneStatic, rs: lockStatic.publicKey, random });
+  const phone = new HandshakeState({
+    pattern: 'IK',
+    initiator: true,
+    prologue: pro,
+    s: phoneStatic,
+    rs: lockStatic.publicKey,
+    random,
+  });
   const lock = new HandshakeState({ pattern: 'IK', initiator: false, prologue: pro, s: lockStatic, random });
   let payload1: Uint8Array = new Uint8Array(0);
   const m1 = phone.writeMessage((h) => {
@@ -152,7 +181,13 @@ export function ikUnlockTranscript(): { steps: TranscriptStep[]; fragmentsAtMtu2
     });
     return payload1;
   });
-  const init = encodeClear({ t: 'hs.init', v: PROTOCOL_VERSION, p: 'IK', ch: status.subarray(status.length - 16), m: m1 });
+  const init = encodeClear({
+    t: 'hs.init',
+    v: PROTOCOL_VERSION,
+    p: 'IK',
+    ch: status.subarray(status.length - 16),
+    m: m1,
+  });
   lock.readMessage(m1);
   const payload2 = encodeRespPayload({ res: { id: 1, ok: {} } }, 'unlock');
   const m2 = lock.writeMessage(payload2);
@@ -169,7 +204,12 @@ export function ikUnlockTranscript(): { steps: TranscriptStep[]; fragmentsAtMtu2
   return {
     steps: [
       { title: 'status (read)', direction: 'read', bytes: status },
-      { title: 'hs.init (IK, with proof and unlock)', direction: 'phone->lock', bytes: init, inner: payload1 },
+      {
+        title: 'hs.init (IK, with proof and unlock)',
+        direction: 'phone->lock',
+        bytes: init,
+        inner: payload1,
+      },
       { title: 'hs.resp (unlock ok)', direction: 'lock->phone', bytes: resp, inner: payload2 },
       { title: 'sealed request: status', direction: 'phone->lock', bytes: encodeSealed(ct), inner: req2 },
       { title: 'sealed response: status', direction: 'lock->phone', bytes: encodeSealed(ct2), inner: res2 },

@@ -16,7 +16,7 @@ import {
   type Response,
 } from './envelope.ts';
 import { CHALLENGE_LENGTH, PROTOCOL_VERSION } from './status.ts';
-import { bytes, map, oneOf, opt, req, tagged, uint, type MapOf } from './schema.ts';
+import { bytes, map, oneOf, req, tagged, uint, type MapOf } from './schema.ts';
 
 /** Why the lock (or phone) gives up on a connection; sent in clear just before disconnecting. */
 export const ALERT_CODES = [
@@ -65,7 +65,8 @@ export function decodeIncoming(b: Uint8Array): Incoming {
     if (v.length < 16) throw new BleError('wire.out_of_range', 'sealed message shorter than its tag');
     return { kind: 'sealed', ciphertext: v };
   }
-  if (!(v instanceof Map)) throw new BleError('wire.unknown_message', 'expected a map (clear message) or a byte string (sealed)');
+  if (!(v instanceof Map))
+    throw new BleError('wire.unknown_message', 'expected a map (clear message) or a byte string (sealed)');
   const message = clearMessageCodec.decode(v, '');
   if (message.t === 'hs.init' && message.v !== PROTOCOL_VERSION) {
     throw new BleError('wire.unsupported_version', `protocol version ${message.v}`);
@@ -118,7 +119,10 @@ function payloadMap(b: Uint8Array, known: Set<string>, what: string): Map<string
   if (!(v instanceof Map)) throw new BleError('wire.bad_type', `${what}: expected map`);
   for (const k of v.keys()) {
     if (typeof k !== 'string' || !known.has(k)) {
-      throw new BleError('wire.unknown_field', `${what}: unknown field ${JSON.stringify(String(k).slice(0, 40))}`);
+      throw new BleError(
+        'wire.unknown_field',
+        `${what}: unknown field ${JSON.stringify(String(k).slice(0, 40))}`,
+      );
     }
   }
   return v;
@@ -143,7 +147,8 @@ export function decodeInitPayload(b: Uint8Array): InitPayload {
 export function encodeRespPayload(p: RespPayload, cmd?: CommandName): Uint8Array {
   const out: Record<string, unknown> = {};
   if (p.res !== undefined) {
-    if (cmd === undefined) throw new BleError('wire.missing_field', 'the command of the early response is needed to encode it');
+    if (cmd === undefined)
+      throw new BleError('wire.missing_field', 'the command of the early response is needed to encode it');
     out.res = responseValue(cmd, p.res);
   }
   if (p.claim !== undefined) out.claim = claimParamsCodec.encode(p.claim);
@@ -154,7 +159,8 @@ export function encodeRespPayload(p: RespPayload, cmd?: CommandName): Uint8Array
 export function decodeRespPayload(b: Uint8Array, early?: { id: number; cmd: CommandName }): RespPayload {
   const m = payloadMap(b, RESP_KEYS, 'payload');
   const out: RespPayload = {};
-  if (m.has('res')) out.res = decodeResponseValue(m.get('res'), (id) => (id === early?.id ? early.cmd : undefined));
+  if (m.has('res'))
+    out.res = decodeResponseValue(m.get('res'), (id) => (id === early?.id ? early.cmd : undefined));
   if (m.has('claim')) out.claim = claimParamsCodec.decode(m.get('claim'), 'payload.claim');
   return out;
 }

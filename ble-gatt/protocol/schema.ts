@@ -63,9 +63,12 @@ export function text(maxChars: number, minChars = 1, pattern?: RegExp): Codec<st
     decode(v, path) {
       if (typeof v !== 'string') return badType(path, 'text', v);
       const n = [...v].length;
-      if (n < minChars || n > maxChars) return outOfRange(path, `text of ${n} characters, allowed ${minChars}..${maxChars}`);
-      if (/[\p{Cc}\p{Cf}\p{Cs}]/u.test(v)) return outOfRange(path, 'control or format characters are not allowed');
-      if (pattern !== undefined && !pattern.test(v)) return outOfRange(path, `does not match ${pattern.source}`);
+      if (n < minChars || n > maxChars)
+        return outOfRange(path, `text of ${n} characters, allowed ${minChars}..${maxChars}`);
+      if (/[\p{Cc}\p{Cf}\p{Cs}]/u.test(v))
+        return outOfRange(path, 'control or format characters are not allowed');
+      if (pattern !== undefined && !pattern.test(v))
+        return outOfRange(path, `does not match ${pattern.source}`);
       return v;
     },
     encode: (v) => v,
@@ -84,7 +87,10 @@ export function bytes(min: number, max = min): Codec<Uint8Array> {
       return v;
     },
     encode: (v) => v,
-    log: (v) => (v.length <= 16 ? `h'${Buffer.from(v).toString('hex')}'` : `h'${Buffer.from(v.subarray(0, 8)).toString('hex')}…' (${v.length} bytes)`),
+    log: (v) =>
+      v.length <= 16
+        ? `h'${Buffer.from(v).toString('hex')}'`
+        : `h'${Buffer.from(v.subarray(0, 8)).toString('hex')}…' (${v.length} bytes)`,
   };
 }
 
@@ -102,7 +108,8 @@ export function oneOf<const V extends string>(values: readonly V[]): Codec<V> {
     describe: values.map((x) => `"${x}"`).join(' | '),
     decode(v, path) {
       if (typeof v !== 'string') return badType(path, 'text', v);
-      if (!(values as readonly string[]).includes(v)) return outOfRange(path, `"${v.slice(0, 40)}" is not one of ${values.join(', ')}`);
+      if (!(values as readonly string[]).includes(v))
+        return outOfRange(path, `"${v.slice(0, 40)}" is not one of ${values.join(', ')}`);
       return v as V;
     },
     encode: (v) => v,
@@ -124,7 +131,8 @@ export function arrayOf<T>(item: Codec<T>, max: number, min = 0): Codec<T[]> {
     describe: `[${item.describe}] (${min}..${max})`,
     decode(v, path) {
       if (!Array.isArray(v)) return badType(path, 'array', v);
-      if (v.length < min || v.length > max) return outOfRange(path, `${v.length} items, allowed ${min}..${max}`);
+      if (v.length < min || v.length > max)
+        return outOfRange(path, `${v.length} items, allowed ${min}..${max}`);
       return v.map((x, i) => item.decode(x, `${path}[${i}]`));
     },
     encode: (v) => v.map((x) => item.encode(x)),
@@ -163,7 +171,10 @@ export function map<F extends Fields>(fields: F): Codec<MapOf<F>> & { readonly f
       if (!(v instanceof Map)) return badType(path, 'map', v);
       for (const k of v.keys()) {
         if (typeof k !== 'string' || !Object.hasOwn(fields, k)) {
-          throw new BleError('wire.unknown_field', `${path}: unknown field ${JSON.stringify(String(k).slice(0, 40))}`);
+          throw new BleError(
+            'wire.unknown_field',
+            `${path}: unknown field ${JSON.stringify(String(k).slice(0, 40))}`,
+          );
         }
       }
       const out: Record<string, unknown> = {};
@@ -181,7 +192,8 @@ export function map<F extends Fields>(fields: F): Codec<MapOf<F>> & { readonly f
     encode(v) {
       const out: Record<string, unknown> = {};
       const rec = v as Record<string, unknown>;
-      for (const name of names) if (rec[name] !== undefined) out[name] = fields[name]!.codec.encode(rec[name]);
+      for (const name of names)
+        if (rec[name] !== undefined) out[name] = fields[name]!.codec.encode(rec[name]);
       return out;
     },
     log(v) {
@@ -206,7 +218,8 @@ export function tagged<const K extends string, V extends Record<string, Codec<Re
       const t = v.get(tag);
       if (typeof t !== 'string') return badType(path === '' ? tag : `${path}.${tag}`, 'text', t);
       const codec = Object.hasOwn(variants, t) ? variants[t] : undefined;
-      if (codec === undefined) return outOfRange(path === '' ? tag : `${path}.${tag}`, `unknown kind "${t.slice(0, 40)}"`);
+      if (codec === undefined)
+        return outOfRange(path === '' ? tag : `${path}.${tag}`, `unknown kind "${t.slice(0, 40)}"`);
       return codec.decode(v, path) as never;
     },
     encode: (v) => variants[(v as Record<string, string>)[tag]!]!.encode(v as never),
@@ -218,7 +231,10 @@ export function tagged<const K extends string, V extends Record<string, Codec<Re
 export const empty = map({});
 
 /** A codec with an extra check across fields (throws a wire.* BleError naming the path). */
-export function refine<C extends Codec<unknown>>(codec: C, check: (value: ReturnType<C['decode']>, path: string) => void): C {
+export function refine<C extends Codec<unknown>>(
+  codec: C,
+  check: (value: ReturnType<C['decode']>, path: string) => void,
+): C {
   return {
     ...codec,
     decode(v: CborValue, path: string) {

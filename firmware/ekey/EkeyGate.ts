@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
+import type { UserState } from '../decide/decide.ts';
 import { KeywayError } from '../errors.ts';
 import { writeFileAtomic } from '../store/atomicFile.ts';
 import type { DenialReason, LockTime, Method, Random, Role } from '../types.ts';
@@ -133,6 +134,30 @@ export class EkeyGate {
     this.store.addRevocation(r, now);
     if (now !== null) this.store.prune(now, toleranceMs);
   }
+}
+
+/**
+ * The rights of an eKey holder or an offline-PIN bearer as the engine's decide() sees them: no stored user
+ * (index -1); validity, schedules and uses were already checked by the verifier, so none are repeated here,
+ * while mode, battery and door rules still apply.
+ */
+export function virtualUserState(role: Role, methods: Method[], sites: string[]): UserState {
+  return {
+    user: {
+      index: -1,
+      role,
+      userType: 'Unrestricted',
+      enabled: true,
+      validFrom: null,
+      validUntil: null,
+      methods,
+      sites,
+      credentialRule: 'single',
+      usesRemaining: null,
+      expiresAt: null,
+    },
+    schedules: [],
+  };
 }
 
 export function loadOfflineSecret(dataDir: string): Uint8Array | null {

@@ -82,6 +82,8 @@ export class EkeyStore {
     prunePins: Statement;
   };
 
+  private readonly anyRevokedStmts = new Map<number, Statement>();
+
   constructor(readonly db: Database) {
     if (!db.readonly) createEkeySchema(db);
     this.s = {
@@ -146,6 +148,23 @@ export class EkeyStore {
   addRevocation(r: Revocation, now: LockTime | null): void {
     checkRevocation(r);
     this.s.addRevocation.run(r.kind, buf(r.id), r.until, now);
+  }
+
+  /**
+   * The first of these (kind, id) pairs that is revoked, or null: one query for a whole chain (the hot path
+   * of every eKey presentation).
+   */
+  firstRevoked(pairs: ReadonlyArray<readonly [RevocationKind, Uint8Array]>): { kind: RevocationKind; id: Uint8Array } | null {
+    if (pairs.length === 0) return null;
+    let stmt = this.anyRevokedStmts.get(pairs.length);
+    if (stmt === undefined) {
+      // A UNION ALL of primary-key probes (an OR of pairs would scan the table).
+      const probe = 'SELECT kind, id FROM revocations WHERE kind = ? AND id = ?';
+      stmt = this.db.prepare(`${pairs.map(() => probe).join(' UNION ALL ')} LIMIT 1`);
+      this.anyRevokedStmts.set(pairs.length, stmt);
+    }
+    const row = stmt.get(...pairs.flatMap(([k, id]) => [k, buf(id)])) as { kind: RevocationKind; id: Buffer } | undefined;
+    return row === undefined ? null : { kind: row.kind, id: new Uint8Array(row.id) };
   }
 
   revocations(): Revocation[] {

@@ -114,7 +114,7 @@ const deny = (reason: DenialReason, detail: string): { granted: false; reason: D
 type StaticResult = { ok: true; links: EkeyLink[] } | { ok: false; reason: DenialReason; detail: string };
 
 /** Where the verifier reads the lock's durable state (an EkeyStore satisfies it). */
-export type EkeyState = Pick<EkeyStore, 'trustAnchors' | 'isTrustAnchor' | 'isRevoked' | 'usesOf'>;
+export type EkeyState = Pick<EkeyStore, 'trustAnchors' | 'isTrustAnchor' | 'isRevoked' | 'firstRevoked' | 'usesOf'>;
 
 export class EkeyVerifier {
   private readonly cache = new Map<string, EkeyLink[]>();
@@ -194,7 +194,7 @@ export class EkeyVerifier {
       const p = parsed[i]!;
       let issuerKey: Uint8Array;
       if (i === 0) {
-        const anchor = this.state.trustAnchors().find((a) => keyId(a.key) === p.claims.iss);
+        const anchor = this.state.trustAnchors().find((a) => this.keyIdOf(a.key) === p.claims.iss);
         if (anchor === undefined) {
           return {
             ok: false,
@@ -225,9 +225,20 @@ export class EkeyVerifier {
   private checkDynamic(links: EkeyLink[], ctx: VerifyContext): { granted: false; reason: DenialReason; detail: string } | null {
     const root = links[0]!;
     if (!this.state.isTrustAnchor(root.issuerKey)) return deny('untrusted_issuer', 'the root issuer is no longer trusted');
-    for (const [i, l] of links.entries()) {
-      const rev = this.revokedWhy(l);
-      if (rev !== null) return deny('revoked', i === links.length - 1 ? rev : `chain link ${i}: ${rev}`);
+    const pairs = links.flatMap(
+      (l) =>
+        [
+          ['cti', l.claims.cti],
+          ['issuer', l.issuerKey],
+          ['holder', l.claims.holder],
+        ] as const,
+    );
+    if (this.state.firstRevoked(pairs) !== null) {
+      // Rare path: say which link and why.
+      for (const [i, l] of links.entries()) {
+        const rev = this.revokedWhy(l);
+        if (rev !== null) return deny('revoked', i === links.length - 1 ? rev : `chain link ${i}: ${rev}`);
+      }
     }
     const leaf = links[links.length - 1]!.claims;
     const names = [ctx.lockId, ...(ctx.sites ?? [])];
@@ -263,6 +274,20 @@ export class EkeyVerifier {
     if (this.state.isRevoked('issuer', l.issuerKey)) return 'issuer revoked';
     if (this.state.isRevoked('holder', l.claims.holder)) return 'holder key revoked';
     return null;
+  }
+
+  private readonly keyIds = new Map<string, string>();
+
+  /** keyId() memoized (trust anchors are looked up by it on every cold verification). */
+  private keyIdOf(raw: Uint8Array): string {
+    const k = Buffer.from(raw).toString('hex');
+    let id = this.keyIds.get(k);
+    if (id === undefined) {
+      id = keyId(raw);
+      if (this.keyIds.size >= 1024) this.keyIds.clear();
+      this.keyIds.set(k, id);
+    }
+    return id;
   }
 
   private keyObject(raw: Uint8Array): KeyObject {

@@ -12,6 +12,7 @@ import {
   EVT,
   LE_EVT,
   OP,
+  OPCODE_NAMES,
   PKT_ACL,
   PKT_COMMAND,
   PKT_EVENT,
@@ -30,6 +31,10 @@ const ACL_BUFFER_COUNT = 8;
 const HCI_VERSION = 0x09; // Bluetooth 5.0
 const MANUFACTURER = 0x05f1; // The Linux Foundation (used by emulators)
 const UNSUPPORTED_FEATURE = 0x11;
+/** Named (for traces) but not emulated: extended advertising/scanning, so noble stays on legacy commands. */
+const NOT_EMULATED: ReadonlySet<number> = new Set([OP.LE_SET_EXT_SCAN_PARAMS, OP.LE_SET_EXT_SCAN_ENABLE, OP.LE_EXT_CREATE_CONN]);
+/** Commands answered with Command Status (their result comes later as an event). */
+const STATUS_COMMANDS: ReadonlySet<number> = new Set([OP.DISCONNECT, OP.LE_CREATE_CONN, OP.LE_CONN_UPDATE, OP.LE_START_ENCRYPTION]);
 
 export interface ControllerOptions {
   address: string;
@@ -173,8 +178,11 @@ export class Controller {
       const len = b[3] ?? 0;
       this.stats.commands++;
       if (b.length !== 4 + len) {
-        // Declared and actual length disagree: the command cannot be trusted, but it is still answered.
-        this.answer(op, { status: STATUS.INVALID_PARAMETERS });
+        // Declared and actual length disagree: the command cannot be trusted, but it is still answered,
+        // in the event its kind calls for.
+        if (!OPCODE_NAMES.has(op) || NOT_EMULATED.has(op)) this.answer(op, { status: STATUS.UNKNOWN_COMMAND });
+        else if (STATUS_COMMANDS.has(op)) this.answer(op, { status: STATUS.INVALID_PARAMETERS });
+        else this.answer(op, { complete: status(STATUS.INVALID_PARAMETERS) });
         return null;
       }
       this.command(op, b.subarray(4));
@@ -732,7 +740,7 @@ export class Controller {
         const c = this.byLink.get(m.link);
         if (!c) return;
         c.params = m.params;
-        const ev = Buffer.alloc(9);
+        const ev = Buffer.alloc(10);
         ev[0] = LE_EVT.CONN_UPDATE_COMPLETE;
         ev[1] = STATUS.SUCCESS;
         ev.writeUInt16LE(c.handle, 2);

@@ -103,7 +103,9 @@ export class VirtualHciSocket extends EventEmitter {
   /** Linux `struct hci_filter`: u32 type mask, u32[2] event mask, u16 opcode. */
   setFilter(filter: Uint8Array): void {
     if (filter.length < 14) {
-      this.emitError(socketError(`setsockopt: filter of ${filter.length} bytes (expected 14 or more)`, 'EINVAL'));
+      this.emitError(
+        socketError(`setsockopt: filter of ${filter.length} bytes (expected 14 or more)`, 'EINVAL'),
+      );
       return;
     }
     const b = Buffer.from(filter.buffer, filter.byteOffset, filter.byteLength);
@@ -189,7 +191,11 @@ export class VirtualHciSocket extends EventEmitter {
     if (((word >>> (code & 31)) & 1) === 0) return false;
     if (f.opcode !== 0) {
       const op =
-        code === EVT.CMD_COMPLETE ? (pkt[4] ?? 0) | ((pkt[5] ?? 0) << 8) : code === EVT.CMD_STATUS ? (pkt[5] ?? 0) | ((pkt[6] ?? 0) << 8) : -1;
+        code === EVT.CMD_COMPLETE
+          ? (pkt[4] ?? 0) | ((pkt[5] ?? 0) << 8)
+          : code === EVT.CMD_STATUS
+            ? (pkt[5] ?? 0) | ((pkt[6] ?? 0) << 8)
+            : -1;
       if (op !== -1 && op !== f.opcode) return false;
     }
     return true;

@@ -55,7 +55,8 @@ class ClientConn {
       this.scheduled = false;
       const batch = this.out;
       this.out = [];
-      if (!this.socket.destroyed) this.socket.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
+      if (!this.socket.destroyed)
+        this.socket.write(batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch));
     });
   }
 
@@ -75,7 +76,10 @@ class ClientConn {
     if (!this.helloed) {
       if (m.t !== 'hello') throw new KeywayError('protocol', `expected hello, got '${m.t}'`);
       if (m.v !== PROTOCOL_VERSION)
-        throw new KeywayError('protocol', `hub speaks protocol ${PROTOCOL_VERSION}, client sent ${String(m.v)}`);
+        throw new KeywayError(
+          'protocol',
+          `hub speaks protocol ${PROTOCOL_VERSION}, client sent ${String(m.v)}`,
+        );
       this.helloed = true;
       this.send({ t: 'welcome', v: PROTOCOL_VERSION, pid: process.pid });
       return;
@@ -127,25 +131,37 @@ export class Hub extends EventEmitter {
   static async start(opts: HubOptions): Promise<Hub> {
     const ep = parseHubAddress(opts.address);
     if (ep.kind === 'unix' && fs.existsSync(ep.path)) {
-      if (await answers(ep.path)) throw new KeywayError('duplicate', `a radio hub is already running at ${ep.path}`);
+      if (await answers(ep.path))
+        throw new KeywayError('duplicate', `a radio hub is already running at ${ep.path}`);
       fs.rmSync(ep.path, { force: true }); // stale socket left by a killed hub
     }
     const server = net.createServer();
-    const hub = new Hub(ep.kind === 'unix' ? ep.path : opts.address, server, opts);
-    server.on('connection', (s) => hub.accept(s));
+    server.on('connection', (s) => hub?.accept(s));
+    let hub: Hub | null = null;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) => {
         reject(
           err.code === 'EADDRINUSE'
             ? new KeywayError('duplicate', `a radio hub is already running at ${opts.address}`)
-            : new KeywayError('invalid_argument', `cannot listen at ${opts.address}: ${err.message}`, { cause: err }),
+            : new KeywayError('invalid_argument', `cannot listen at ${opts.address}: ${err.message}`, {
+                cause: err,
+              }),
         );
       });
       if (ep.kind === 'unix') server.listen(ep.path, resolve);
       else server.listen(ep.port, ep.host, resolve);
     });
-    hub.armIdle();
-    return hub;
+    const bound = server.address();
+    const address =
+      ep.kind === 'unix' || bound === null || typeof bound === 'string'
+        ? ep.kind === 'unix'
+          ? ep.path
+          : opts.address
+        : `tcp:${ep.host}:${bound.port}`;
+    const created = new Hub(address, server, opts);
+    hub = created;
+    created.armIdle();
+    return created;
   }
 
   status(): HubStatus {

@@ -21,14 +21,20 @@ export function parseHubAddress(address: string): HubEndpoint {
   if (m) {
     const port = Number(m[2]);
     const host = m[1] ?? '';
-    if (port < 1 || port > 65535) throw new KeywayError('invalid_argument', `hub address ${address}: bad port`);
+    if (port > 65535)
+      // 0: any free port (listening only)
+      throw new KeywayError('invalid_argument', `hub address ${address}: bad port`);
     if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1')
       throw new KeywayError('invalid_argument', `hub address ${address}: the hub only listens on loopback`);
     return { kind: 'tcp', host, port };
   }
-  if (address.startsWith('tcp:')) throw new KeywayError('invalid_argument', `hub address ${address}: expected tcp:HOST:PORT`);
+  if (address.startsWith('tcp:'))
+    throw new KeywayError('invalid_argument', `hub address ${address}: expected tcp:HOST:PORT`);
   if (address.length === 0) throw new KeywayError('invalid_argument', 'hub address is empty');
   if (process.platform !== 'win32' && Buffer.byteLength(address) > 100)
-    throw new KeywayError('invalid_argument', `hub socket path is too long for a Unix socket (max 100 bytes): ${address}`);
+    throw new KeywayError(
+      'invalid_argument',
+      `hub socket path is too long for a Unix socket (max 100 bytes): ${address}`,
+    );
   return { kind: 'unix', path: path.resolve(address) };
 }

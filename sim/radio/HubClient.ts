@@ -134,8 +134,12 @@ export class HubClient implements Medium {
         this.down(err as Error);
       }
     });
-    socket.on('error', (err) => this.down(new KeywayError('protocol', `hub connection failed: ${err.message}`)));
-    socket.on('close', () => this.down(new KeywayError('protocol', `the radio hub at ${this.address} went away`)));
+    socket.on('error', (err) =>
+      this.down(new KeywayError('protocol', `hub connection failed: ${err.message}`)),
+    );
+    socket.on('close', () =>
+      this.down(new KeywayError('protocol', `the radio hub at ${this.address} went away`)),
+    );
     for (const b of this.pending) socket.write(b);
     this.pending = [];
   }
@@ -169,7 +173,10 @@ export class HubClient implements Medium {
 
 function unreachable(address: string, err: unknown): KeywayError {
   const detail = err instanceof Error ? err.message : String(err);
-  return new KeywayError('not_found', `no radio hub answers at ${address} (${detail}); start one with 'keyway radio hub'`);
+  return new KeywayError(
+    'not_found',
+    `no radio hub answers at ${address} (${detail}); start one with 'keyway radio hub'`,
+  );
 }
 
 export function connectOnce(address: string): Promise<net.Socket> {

@@ -12,7 +12,8 @@ const fail = (what: string): never => {
 
 function int(o: Obj, k: string, min: number, max: number): number {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${k} must be an integer in [${min}, ${max}]`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    fail(`${k} must be an integer in [${min}, ${max}]`);
   return v as number;
 }
 
@@ -50,7 +51,11 @@ const addrType = (o: Obj, k: string): 0 | 1 => int(o, k, 0, 1) as 0 | 1;
 
 function params(v: unknown): ConnParams {
   const o = obj(v, 'params');
-  return { intervalMs: num(o, 'intervalMs'), latency: int(o, 'latency', 0, 499), supervisionTimeoutMs: num(o, 'supervisionTimeoutMs') };
+  return {
+    intervalMs: num(o, 'intervalMs'),
+    latency: int(o, 'latency', 0, 499),
+    supervisionTimeoutMs: num(o, 'supervisionTimeoutMs'),
+  };
 }
 
 export function parseRadioInfo(v: unknown): RadioInfo {
@@ -116,7 +121,12 @@ export function parseUp(t: string, o: Obj): UpMsg {
     case 'acl':
       return { t, link: int(o, 'link', 1, LINK_MAX), start: bool(o, 'start'), data: bytes(o, 'data', 65535) };
     case 'disconnect':
-      return { t, link: int(o, 'link', 1, LINK_MAX), reason: int(o, 'reason', 0, 255), lost: o.lost === true };
+      return {
+        t,
+        link: int(o, 'link', 1, LINK_MAX),
+        reason: int(o, 'reason', 0, 255),
+        lost: o.lost === true,
+      };
     case 'enc':
       return {
         t,
@@ -170,7 +180,12 @@ export function parseDown(t: string, o: Obj): DownMsg {
         ltk: bytes(o, 'ltk', 16, 16),
       };
     case 'encChanged':
-      return { t, link: int(o, 'link', 1, LINK_MAX), status: int(o, 'status', 0, 255), enabled: bool(o, 'enabled') };
+      return {
+        t,
+        link: int(o, 'link', 1, LINK_MAX),
+        status: int(o, 'status', 0, 255),
+        enabled: bool(o, 'enabled'),
+      };
     case 'connUpdated':
       return { t, link: int(o, 'link', 1, LINK_MAX), params: params(o.params) };
     case 'rssi':

@@ -74,5 +74,6 @@ export function forgetBle(): void {
   const cache = requireHere.cache;
   for (const key of Object.keys(cache)) if (dirs.some((d) => key.startsWith(d))) delete cache[key];
   for (const l of process.listeners('exit')) if (l.name === 'bound onExit') process.removeListener('exit', l);
-  for (const l of process.listeners('SIGINT')) if (l.name === 'bound onSigInt') process.removeListener('SIGINT', l);
+  for (const l of process.listeners('SIGINT'))
+    if (l.name === 'bound onSigInt') process.removeListener('SIGINT', l);
 }

@@ -11,7 +11,11 @@ import { VirtualHciSocket } from './HciSocket.ts';
 
 export type RadioMode = 'virtual' | 'hci' | `hci:${number}`;
 
-type LoadFn = (request: string, parent: { filename?: string | null } | null | undefined, isMain: boolean) => unknown;
+type LoadFn = (
+  request: string,
+  parent: { filename?: string | null } | null | undefined,
+  isMain: boolean,
+) => unknown;
 interface ModuleInternals {
   _load: LoadFn;
 }
@@ -19,7 +23,10 @@ interface ModuleInternals {
 const requireHere = createRequire(import.meta.url);
 const Module = requireHere('node:module') as ModuleInternals;
 
-export const SOCKET_MODULES: ReadonlySet<string> = new Set(['@abandonware/bluetooth-hci-socket', 'bluetooth-hci-socket']);
+export const SOCKET_MODULES: ReadonlySet<string> = new Set([
+  '@abandonware/bluetooth-hci-socket',
+  'bluetooth-hci-socket',
+]);
 const BLE_LIB = /[\\/]@abandonware[\\/](bleno|noble)[\\/]lib[\\/]/;
 
 /** Hci instances (bleno's and noble's) with the timer of their current isDevUp poll. */
@@ -42,7 +49,11 @@ export function installHook(m: RadioMode): void {
   Module._load = function (this: unknown, request, parent, isMain) {
     if (mode === 'virtual' && SOCKET_MODULES.has(request)) return VirtualHciSocket;
     const from = parent?.filename ?? '';
-    if (mode === 'virtual' && BLE_LIB.test(from) && (request === './mac/bindings' || request === './win/bindings')) {
+    if (
+      mode === 'virtual' &&
+      BLE_LIB.test(from) &&
+      (request === './mac/bindings' || request === './win/bindings')
+    ) {
       // bleno.js and noble's resolve-bindings.js pick the platform's own stack on macOS/Windows; the
       // virtual radio lives under HCI, so they get the hci-socket bindings instead.
       request = './hci-socket/bindings';
@@ -86,4 +97,3 @@ function patchPoll(exported: unknown): void {
     }
   };
 }
-

@@ -156,19 +156,23 @@ describe('Reassembler', () => {
 
   it('round-trips any message at any MTU (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 4096 }), fc.integer({ min: 23, max: 517 }), (msg, mtu) => {
-        const r = new Reassembler({ clock: new ManualClock(), mtu });
-        const frags = fragment(msg, mtu);
-        const size = fragmentSizeForMtu(mtu);
-        let out: Uint8Array | null = null;
-        frags.forEach((f, i) => {
-          expect(f.length).toBeLessThanOrEqual(size);
-          out = r.push(f);
-          if (i < frags.length - 1) expect(out).toBeNull();
-        });
-        expect(out).not.toBeNull();
-        expect(Buffer.from(out!).equals(Buffer.from(msg))).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 4096 }),
+        fc.integer({ min: 23, max: 517 }),
+        (msg, mtu) => {
+          const r = new Reassembler({ clock: new ManualClock(), mtu });
+          const frags = fragment(msg, mtu);
+          const size = fragmentSizeForMtu(mtu);
+          let out: Uint8Array | null = null;
+          frags.forEach((f, i) => {
+            expect(f.length).toBeLessThanOrEqual(size);
+            out = r.push(f);
+            if (i < frags.length - 1) expect(out).toBeNull();
+          });
+          expect(out).not.toBeNull();
+          expect(Buffer.from(out!).equals(Buffer.from(msg))).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -176,7 +180,10 @@ describe('Reassembler', () => {
   it('never throws anything but a coded frame error on garbage (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 60 }), (writes) => {
-        const r = new Reassembler({ clock: new ManualClock(), limits: { maxMessageSize: 256, maxFragments: 16 } });
+        const r = new Reassembler({
+          clock: new ManualClock(),
+          limits: { maxMessageSize: 256, maxFragments: 16 },
+        });
         for (const w of writes) {
           try {
             const out = r.push(w);

@@ -1,7 +1,12 @@
 // The transport phase: counted, authenticated messages; the first bad message kills the channel.
 import { describe, expect, it } from 'vitest';
 import { SecureChannel } from '../../ble-gatt/SecureChannel.ts';
-import { ed25519PublicKey, sessionProofMessage, signSessionProof, verifySessionProof } from '../../ble-gatt/SessionProof.ts';
+import {
+  ed25519PublicKey,
+  sessionProofMessage,
+  signSessionProof,
+  verifySessionProof,
+} from '../../ble-gatt/SessionProof.ts';
 import { isBleError } from '../../ble-gatt/errors.ts';
 import { HandshakeState, keyPairFromPrivate } from '../../ble-gatt/noise/index.ts';
 import { SeededRandom } from '../helpers/SeededRandom.ts';
@@ -14,8 +19,21 @@ const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 function session(challenge = 'challenge-1') {
   const lock = keyPairFromPrivate(random.bytes(32));
   const phoneKey = keyPairFromPrivate(random.bytes(32));
-  const i = new HandshakeState({ pattern: 'IK', initiator: true, prologue: utf8(challenge), s: phoneKey, rs: lock.publicKey, random });
-  const r = new HandshakeState({ pattern: 'IK', initiator: false, prologue: utf8(challenge), s: lock, random });
+  const i = new HandshakeState({
+    pattern: 'IK',
+    initiator: true,
+    prologue: utf8(challenge),
+    s: phoneKey,
+    rs: lock.publicKey,
+    random,
+  });
+  const r = new HandshakeState({
+    pattern: 'IK',
+    initiator: false,
+    prologue: utf8(challenge),
+    s: lock,
+    random,
+  });
   r.readMessage(i.writeMessage());
   i.readMessage(r.writeMessage());
   return { phone: SecureChannel.fromHandshake(i), lock: SecureChannel.fromHandshake(r), phoneKey };
@@ -99,7 +117,9 @@ describe('session proof (eKey holder key bound to the session)', () => {
     // Moved to another eKey with the same holder key: refused.
     expect(verifySessionProof(holderPub, a.lock.handshakeHash, utf8('other ekey'), sig)).toBe(false);
     // Another holder key: refused.
-    expect(verifySessionProof(ed25519PublicKey(random.bytes(32)), a.lock.handshakeHash, ekey, sig)).toBe(false);
+    expect(verifySessionProof(ed25519PublicKey(random.bytes(32)), a.lock.handshakeHash, ekey, sig)).toBe(
+      false,
+    );
     // Malformed inputs are a plain "no".
     expect(verifySessionProof(holderPub.subarray(1), a.lock.handshakeHash, ekey, sig)).toBe(false);
     expect(verifySessionProof(holderPub, a.lock.handshakeHash, ekey, sig.subarray(1))).toBe(false);

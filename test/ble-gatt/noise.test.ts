@@ -1,7 +1,13 @@
 // Noise failure behaviour: tampering, wrong prologue, wrong static key, turn order, nonce limits.
 import { describe, expect, it } from 'vitest';
 import { isBleError, type BleErrorReason } from '../../ble-gatt/errors.ts';
-import { CipherState, HandshakeState, MAX_NONCE, keyPairFromPrivate, type KeyPair } from '../../ble-gatt/noise/index.ts';
+import {
+  CipherState,
+  HandshakeState,
+  MAX_NONCE,
+  keyPairFromPrivate,
+  type KeyPair,
+} from '../../ble-gatt/noise/index.ts';
 import { SeededRandom } from '../helpers/SeededRandom.ts';
 
 const random = new SeededRandom('noise-tests');
@@ -23,14 +29,39 @@ const lock = newKey();
 const phone = newKey();
 
 function ik(opts: { prologueI?: string; prologueR?: string; rs?: Uint8Array } = {}) {
-  const i = new HandshakeState({ pattern: 'IK', initiator: true, prologue: utf8(opts.prologueI ?? 'ch'), s: phone, rs: opts.rs ?? lock.publicKey, random });
-  const r = new HandshakeState({ pattern: 'IK', initiator: false, prologue: utf8(opts.prologueR ?? 'ch'), s: lock, random });
+  const i = new HandshakeState({
+    pattern: 'IK',
+    initiator: true,
+    prologue: utf8(opts.prologueI ?? 'ch'),
+    s: phone,
+    rs: opts.rs ?? lock.publicKey,
+    random,
+  });
+  const r = new HandshakeState({
+    pattern: 'IK',
+    initiator: false,
+    prologue: utf8(opts.prologueR ?? 'ch'),
+    s: lock,
+    random,
+  });
   return { i, r };
 }
 
 function xx(prologueI = 'ch', prologueR = 'ch') {
-  const i = new HandshakeState({ pattern: 'XX', initiator: true, prologue: utf8(prologueI), s: phone, random });
-  const r = new HandshakeState({ pattern: 'XX', initiator: false, prologue: utf8(prologueR), s: lock, random });
+  const i = new HandshakeState({
+    pattern: 'XX',
+    initiator: true,
+    prologue: utf8(prologueI),
+    s: phone,
+    random,
+  });
+  const r = new HandshakeState({
+    pattern: 'XX',
+    initiator: false,
+    prologue: utf8(prologueR),
+    s: lock,
+    random,
+  });
   return { i, r };
 }
 
@@ -58,8 +89,21 @@ describe('Noise IK', () => {
   });
 
   it('fails when an impostor lock answers with another static key', () => {
-    const i = new HandshakeState({ pattern: 'IK', initiator: true, prologue: utf8('ch'), s: phone, rs: lock.publicKey, random });
-    const impostor = new HandshakeState({ pattern: 'IK', initiator: false, prologue: utf8('ch'), s: newKey(), random });
+    const i = new HandshakeState({
+      pattern: 'IK',
+      initiator: true,
+      prologue: utf8('ch'),
+      s: phone,
+      rs: lock.publicKey,
+      random,
+    });
+    const impostor = new HandshakeState({
+      pattern: 'IK',
+      initiator: false,
+      prologue: utf8('ch'),
+      s: newKey(),
+      random,
+    });
     expect(reasonOf(() => impostor.readMessage(i.writeMessage()))).toBe('noise.decrypt_failed');
   });
 
@@ -91,7 +135,9 @@ describe('Noise IK', () => {
     fresh.r.readMessage(fresh.i.writeMessage());
     fresh.i.readMessage(fresh.r.writeMessage());
     expect(reasonOf(() => fresh.i.writeMessage())).toBe('noise.bad_state');
-    expect(reasonOf(() => new HandshakeState({ pattern: 'IK', initiator: true, s: phone, random }))).toBe('noise.bad_key');
+    expect(reasonOf(() => new HandshakeState({ pattern: 'IK', initiator: true, s: phone, random }))).toBe(
+      'noise.bad_key',
+    );
     expect(reasonOf(() => fresh.r.result())).toBe('no error');
     expect(reasonOf(() => ik().i.result())).toBe('noise.bad_state');
   });
@@ -159,7 +205,9 @@ describe('CipherState', () => {
     expect(reasonOf(() => c.encryptWithAd(new Uint8Array(0), utf8('x')))).toBe('noise.nonce_exhausted');
     const d = new CipherState(key);
     d.setNonce(MAX_NONCE);
-    expect(reasonOf(() => d.decryptWithAd(new Uint8Array(0), new Uint8Array(16)))).toBe('noise.nonce_exhausted');
+    expect(reasonOf(() => d.decryptWithAd(new Uint8Array(0), new Uint8Array(16)))).toBe(
+      'noise.nonce_exhausted',
+    );
   });
 
   it('does not advance the nonce on a failed decryption', () => {
@@ -175,11 +223,17 @@ describe('CipherState', () => {
     const enc = new CipherState(key);
     const dec = new CipherState(key);
     enc.rekey();
-    expect(reasonOf(() => dec.decryptWithAd(new Uint8Array(0), enc.encryptWithAd(new Uint8Array(0), utf8('x'))))).toBe('noise.decrypt_failed');
+    expect(
+      reasonOf(() => dec.decryptWithAd(new Uint8Array(0), enc.encryptWithAd(new Uint8Array(0), utf8('x')))),
+    ).toBe('noise.decrypt_failed');
     dec.rekey();
     // The failed attempt did not advance dec; enc is at nonce 1 now, so align and retry.
     dec.setNonce(1n);
-    expect(new TextDecoder().decode(dec.decryptWithAd(new Uint8Array(0), enc.encryptWithAd(new Uint8Array(0), utf8('y'))))).toBe('y');
+    expect(
+      new TextDecoder().decode(
+        dec.decryptWithAd(new Uint8Array(0), enc.encryptWithAd(new Uint8Array(0), utf8('y'))),
+      ),
+    ).toBe('y');
   });
 
   it('passes plaintext through without a key and refuses bad keys', () => {
@@ -187,5 +241,27 @@ describe('CipherState', () => {
     expect(toHex(c.encryptWithAd(new Uint8Array(0), utf8('z')))).toBe(toHex(utf8('z')));
     expect(reasonOf(() => new CipherState(new Uint8Array(31)))).toBe('noise.bad_key');
     expect(reasonOf(() => c.rekey())).toBe('noise.bad_state');
+  });
+});
+
+describe('garbage handshake messages', () => {
+  it('only ever fail with a coded noise error (property)', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.constantFrom<'IK' | 'XX'>('IK', 'XX'),
+        (b, pattern) => {
+          const r = new HandshakeState({ pattern, initiator: false, prologue: utf8('ch'), s: lock, random });
+          try {
+            r.readMessage(b);
+          } catch (err) {
+            expect(isBleError(err)).toBe(true);
+            expect((err as { reason: string }).reason.startsWith('noise.')).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -18,7 +18,9 @@ interface Vector {
   messages: { payload: string; ciphertext: string }[];
 }
 
-const file = JSON.parse(readFileSync(new URL('./vectors/noise-25519-chachapoly-sha256.json', import.meta.url), 'utf8')) as {
+const file = JSON.parse(
+  readFileSync(new URL('./vectors/noise-25519-chachapoly-sha256.json', import.meta.url), 'utf8'),
+) as {
   vectors: Vector[];
 };
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));

@@ -70,7 +70,11 @@ describe('SPAKE2+ claim runs', () => {
 
   function run(lockCode: string, phoneCode: string, phoneHash = hh) {
     const record = verifierRecord(setupCodeSecret(lockCode, params));
-    const prover = new Spake2PlusProver({ ...claimIdentities(phoneHash), ...setupCodeSecret(phoneCode, params), random });
+    const prover = new Spake2PlusProver({
+      ...claimIdentities(phoneHash),
+      ...setupCodeSecret(phoneCode, params),
+      random,
+    });
     const verifier = new Spake2PlusVerifier({ ...claimIdentities(hh), ...record, random });
     const shareP = prover.share();
     const { shareV, confirmV } = verifier.respond(shareP);
@@ -105,7 +109,11 @@ describe('SPAKE2+ claim runs', () => {
     expect(toHex(a.confirmV)).not.toBe(toHex(b.confirmV));
     // Replaying the recorded lock messages to a prover using a guess fails, also for the right code,
     // because the recorded confirmV was made for a different shareP.
-    const guesser = new Spake2PlusProver({ ...claimIdentities(hh), ...setupCodeSecret('12345678', params), random });
+    const guesser = new Spake2PlusProver({
+      ...claimIdentities(hh),
+      ...setupCodeSecret('12345678', params),
+      random,
+    });
     guesser.share();
     expect(() => guesser.finish(a.shareV, a.confirmV)).toThrow(/pake.confirm_failed/);
   });
@@ -113,7 +121,11 @@ describe('SPAKE2+ claim runs', () => {
   it('refuses invalid points and out-of-order calls', () => {
     const { verifier } = run('12345678', '12345678');
     expect(() => verifier.respond(new Uint8Array(65))).toThrow(/pake.bad_state/);
-    const v2 = new Spake2PlusVerifier({ ...claimIdentities(hh), ...verifierRecord(setupCodeSecret('12345678', params)), random });
+    const v2 = new Spake2PlusVerifier({
+      ...claimIdentities(hh),
+      ...verifierRecord(setupCodeSecret('12345678', params)),
+      random,
+    });
     const notOnCurve = hex(RFC.shareP);
     notOnCurve[64]! ^= 1;
     try {
@@ -122,7 +134,11 @@ describe('SPAKE2+ claim runs', () => {
     } catch (err) {
       expect(isBleError(err, 'pake.bad_share')).toBe(true);
     }
-    const v3 = new Spake2PlusVerifier({ ...claimIdentities(hh), ...verifierRecord(setupCodeSecret('12345678', params)), random });
+    const v3 = new Spake2PlusVerifier({
+      ...claimIdentities(hh),
+      ...verifierRecord(setupCodeSecret('12345678', params)),
+      random,
+    });
     expect(() => v3.respond(hex('02' + RFC.shareP.slice(2, 66)))).toThrow(/pake.bad_share/);
     expect(() => v3.finish(new Uint8Array(32))).toThrow(/pake.bad_state/);
     const p = new Spake2PlusProver({ ...ids, w0: hex(RFC.w0), w1: hex(RFC.w1), random });
@@ -165,7 +181,9 @@ describe('setup codes and scrypt parameters', () => {
     expect(() => validatePbkdfParams({ salt, N: 1000, r: 8, p: 1 })).toThrow(/pake.bad_params/);
     expect(() => validatePbkdfParams({ salt, N: 1 << 10, r: 17, p: 1 })).toThrow(/pake.bad_params/);
     expect(() => validatePbkdfParams({ salt, N: 1 << 10, r: 8, p: 5 })).toThrow(/pake.bad_params/);
-    expect(() => validatePbkdfParams({ salt: new Uint8Array(15), N: 1 << 10, r: 8, p: 1 })).toThrow(/pake.bad_params/);
+    expect(() => validatePbkdfParams({ salt: new Uint8Array(15), N: 1 << 10, r: 8, p: 1 })).toThrow(
+      /pake.bad_params/,
+    );
     expect(() => validatePbkdfParams({ salt, N: 1 << 15, r: 8, p: 1 })).not.toThrow();
   });
 
