@@ -39,7 +39,12 @@ function batch(fn: () => void, n: number): number {
  * Subject and baseline measured in alternating batches (so drift on a shared machine hits both alike):
  * median microseconds per call of each, and the median of the per-round ratios.
  */
-function paired(subject: () => void, baseline: () => void, perBatch: number, rounds = 21): { us: number; base: number; ratio: number } {
+function paired(
+  subject: () => void,
+  baseline: () => void,
+  perBatch: number,
+  rounds = 21,
+): { us: number; base: number; ratio: number } {
   batch(subject, perBatch); // warm up
   batch(baseline, perBatch);
   const s: number[] = [];
@@ -58,6 +63,9 @@ function paired(subject: () => void, baseline: () => void, perBatch: number, rou
 export function run(): Promise<Record<string, number | string>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keyway-bench-ekey-'));
   const db = new Database(path.join(dir, 'ekey.db'));
+  // As the lock's store: WAL, synchronous=FULL.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
   try {
     const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n);
     const [owner, admin, member, guest] = [1, 2, 3, 4].map((n) => keyPairFromSeed(seed(n))) as [
@@ -72,14 +80,25 @@ export function run(): Promise<Record<string, number | string>> {
     store.addTrustAnchor(owner.publicRaw, 'owner', T0);
     // Some unrelated revocations so the lookups hit a populated index.
     for (let i = 0; i < 1000; i++) {
-      store.addRevocation({ kind: 'cti', id: new Uint8Array(16).fill(i % 251).map((b, j) => b ^ j ^ (i >> 8)), until: null }, T0);
+      store.addRevocation(
+        { kind: 'cti', id: new Uint8Array(16).fill(i % 251).map((b, j) => b ^ j ^ (i >> 8)), until: null },
+        T0,
+      );
     }
     const base = { aud: 'front-door', from: T0 - DAY, until: T0 + 7 * DAY } as const;
     const sched = [parseWeekly('mon-fri 08:00-18:00')];
     const direct = mintEkey(owner, { ...base, holder: guest.publicRaw, schedules: sched, uses: 10 }, random);
     const l1 = mintEkey(owner, { ...base, holder: admin.publicRaw, role: 'admin', delegateDepth: 2 }, random);
-    const l2 = mintEkey(admin, { ...base, holder: member.publicRaw, role: 'member', delegateDepth: 1, chain: l1 }, random);
-    const l3 = mintEkey(member, { ...base, holder: guest.publicRaw, schedules: sched, uses: 10, chain: l2 }, random);
+    const l2 = mintEkey(
+      admin,
+      { ...base, holder: member.publicRaw, role: 'member', delegateDepth: 1, chain: l1 },
+      random,
+    );
+    const l3 = mintEkey(
+      member,
+      { ...base, holder: guest.publicRaw, schedules: sched, uses: 10, chain: l2 },
+      random,
+    );
     const ctx: VerifyContext = { lockId: 'front-door', now: T0, timeZone: 'Europe/Berlin', skewMs: 60_000 };
 
     const msg = decodeSign1(direct);

@@ -215,7 +215,13 @@ export class Lock {
     this.users = new UserRepo(store.db);
     this.creds = new CredentialRepo(store.db);
     this.finder = new CredentialFinder(store.db, store.secrets.pinKey);
-    this.ekeys = new EkeyGate(store.db, options.random, () => this.clock.monotonic(), options.dataDir, settings.lockId);
+    this.ekeys = new EkeyGate(
+      store.db,
+      options.random,
+      () => this.clock.monotonic(),
+      options.dataDir,
+      settings.lockId,
+    );
     this.log = this.makeLog();
     this.timeHighWater = Number(store.getMeta('time_hwm') ?? '0');
     this.lockout = new Lockout(
@@ -619,7 +625,11 @@ export class Lock {
       ...(relockMs === undefined ? {} : { relockMs }),
       virtual: {
         onGrant: operation === 'unlock' ? a.commitUse : null,
-        data: { ekey: Buffer.from(claims.cti).toString('hex'), role: claims.role, chain: a.ekey.links.length },
+        data: {
+          ekey: Buffer.from(claims.cti).toString('hex'),
+          role: claims.role,
+          chain: a.ekey.links.length,
+        },
       },
     });
   }
@@ -628,7 +638,11 @@ export class Lock {
    * Checks an eKey and its proof for any command (for the BLE session: management commands need a role
    * that allows them, THREATS 9). Consumes the challenge; changes nothing else.
    */
-  checkEkey(token: Uint8Array, proof: EkeyProof | null, command: EkeyCommand): Decision<{ claims: EkeyClaims }> {
+  checkEkey(
+    token: Uint8Array,
+    proof: EkeyProof | null,
+    command: EkeyCommand,
+  ): Decision<{ claims: EkeyClaims }> {
     this.live();
     const a = this.ekeys.admitEkey(token, proof, command, this.ekeyContext());
     if (!a.ok) return { granted: false, reason: a.reason, detail: a.detail };
@@ -639,7 +653,8 @@ export class Lock {
   installTrustAnchor(actor: number, key: Uint8Array, label: string | null = null): void {
     this.live();
     const a = this.actor(actor);
-    if (a.role !== 'owner') throw new KeywayError('not_authorized', 'only an owner may install a trust anchor');
+    if (a.role !== 'owner')
+      throw new KeywayError('not_authorized', 'only an owner may install a trust anchor');
     this.write((audit) => {
       this.ekeys.store.addTrustAnchor(key, label, this.now());
       audit({ kind: 'SettingsChange', action: 'add_trust_anchor', userIndex: a.index, security: true });
@@ -649,9 +664,11 @@ export class Lock {
   removeTrustAnchor(actor: number, key: Uint8Array): void {
     this.live();
     const a = this.actor(actor);
-    if (a.role !== 'owner') throw new KeywayError('not_authorized', 'only an owner may remove a trust anchor');
+    if (a.role !== 'owner')
+      throw new KeywayError('not_authorized', 'only an owner may remove a trust anchor');
     this.write((audit) => {
-      if (!this.ekeys.store.removeTrustAnchor(key)) throw new KeywayError('not_found', 'no such trust anchor');
+      if (!this.ekeys.store.removeTrustAnchor(key))
+        throw new KeywayError('not_found', 'no such trust anchor');
       audit({ kind: 'SettingsChange', action: 'remove_trust_anchor', userIndex: a.index, security: true });
     });
   }
@@ -714,7 +731,8 @@ export class Lock {
   setOfflinePinSecret(actor: number, secret: Uint8Array): void {
     this.live();
     const a = this.actor(actor);
-    if (a.role !== 'owner') throw new KeywayError('not_authorized', 'only an owner may set the offline PIN secret');
+    if (a.role !== 'owner')
+      throw new KeywayError('not_authorized', 'only an owner may set the offline PIN secret');
     this.ekeys.setOfflineSecret(secret, this.current.lockId);
     this.write((audit) =>
       audit({ kind: 'SettingsChange', action: 'set_offline_pin_secret', userIndex: a.index, security: true }),
@@ -1144,9 +1162,7 @@ export class Lock {
     this.rules.clear(d.userIndex);
     if (d.duress) this.emit({ type: 'alarm', code: 'ForcedUser', silent: true });
     this.moveBolt(target, p.relockMs ?? null);
-    return d.duress
-      ? { granted: true, userIndex: who, duress: true }
-      : { granted: true, userIndex: who };
+    return d.duress ? { granted: true, userIndex: who, duress: true } : { granted: true, userIndex: who };
   }
 
   /** An unknown credential: counts toward the shared lockout; reaching the limit starts a lockout tier. */

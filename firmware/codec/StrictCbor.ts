@@ -50,15 +50,7 @@ export class Tagged {
 
 export type CborKey = number | string;
 export type CborValue =
-  | number
-  | string
-  | boolean
-  | null
-  | undefined
-  | Uint8Array
-  | CborValue[]
-  | Map<CborKey, CborValue>
-  | Tagged;
+  number | string | boolean | null | undefined | Uint8Array | CborValue[] | Map<CborKey, CborValue> | Tagged;
 
 export interface StrictCborOptions {
   /** Largest input accepted, in bytes. Default 4096. */
@@ -144,14 +136,20 @@ class Reader {
         return v;
       case 26:
         this.need(4);
-        v = ((this.b[this.pos]! << 24) >>> 0) + ((this.b[this.pos + 1]! << 16) | (this.b[this.pos + 2]! << 8) | this.b[this.pos + 3]!);
+        v =
+          ((this.b[this.pos]! << 24) >>> 0) +
+          ((this.b[this.pos + 1]! << 16) | (this.b[this.pos + 2]! << 8) | this.b[this.pos + 3]!);
         this.pos += 4;
         if (v < 0x10000) throw new CborError('non_shortest', start, `${v} encoded in 4 extra bytes`);
         return v;
       case 27: {
         this.need(8);
-        const hi = ((this.b[this.pos]! << 24) >>> 0) + ((this.b[this.pos + 1]! << 16) | (this.b[this.pos + 2]! << 8) | this.b[this.pos + 3]!);
-        const lo = ((this.b[this.pos + 4]! << 24) >>> 0) + ((this.b[this.pos + 5]! << 16) | (this.b[this.pos + 6]! << 8) | this.b[this.pos + 7]!);
+        const hi =
+          ((this.b[this.pos]! << 24) >>> 0) +
+          ((this.b[this.pos + 1]! << 16) | (this.b[this.pos + 2]! << 8) | this.b[this.pos + 3]!);
+        const lo =
+          ((this.b[this.pos + 4]! << 24) >>> 0) +
+          ((this.b[this.pos + 5]! << 16) | (this.b[this.pos + 6]! << 8) | this.b[this.pos + 7]!);
         this.pos += 8;
         if (hi === 0) throw new CborError('non_shortest', start, `${lo} encoded in 8 extra bytes`);
         // Only integers JavaScript holds exactly (2^53 - 1) are accepted; nothing here needs more.
@@ -184,7 +182,8 @@ class Reader {
       case 0:
         return arg;
       case 1:
-        if (arg >= Number.MAX_SAFE_INTEGER) throw new CborError('int_out_of_range', start, 'integer below -2^53');
+        if (arg >= Number.MAX_SAFE_INTEGER)
+          throw new CborError('int_out_of_range', start, 'integer below -2^53');
         return -1 - arg;
       case 2: {
         this.need(arg);
@@ -215,7 +214,8 @@ class Reader {
         return this.map(arg, depth, start);
       case 6: {
         this.deeper(depth, start);
-        if (!this.o.tags.includes(arg)) throw new CborError('forbidden_tag', start, `tag ${arg} is not allowed here`);
+        if (!this.o.tags.includes(arg))
+          throw new CborError('forbidden_tag', start, `tag ${arg} is not allowed here`);
         return new Tagged(arg, this.item(depth + 1));
       }
       default:
@@ -244,7 +244,11 @@ class Reader {
       const okType =
         this.o.keyTypes === 'int' ? isInt : this.o.keyTypes === 'text' ? isText : isInt || isText;
       if (!okType) {
-        throw new CborError('bad_key_type', keyStart, `map keys must be ${this.o.keyTypes.replace(/-/g, ' ')}`);
+        throw new CborError(
+          'bad_key_type',
+          keyStart,
+          `map keys must be ${this.o.keyTypes.replace(/-/g, ' ')}`,
+        );
       }
       if (seen !== null) {
         const k = Buffer.from(keyBytes).toString('latin1');
@@ -286,9 +290,11 @@ class Reader {
     const size = info === 25 ? 2 : info === 26 ? 4 : 8;
     this.need(size);
     const view = new DataView(this.b.buffer, this.b.byteOffset + this.pos, size);
-    const v = size === 2 ? halfToNumber(view.getUint16(0)) : size === 4 ? view.getFloat32(0) : view.getFloat64(0);
+    const v =
+      size === 2 ? halfToNumber(view.getUint16(0)) : size === 4 ? view.getFloat32(0) : view.getFloat64(0);
     this.pos += size;
-    if (!this.o.floats) throw new CborError('forbidden_float', start, 'floating-point numbers are not allowed here');
+    if (!this.o.floats)
+      throw new CborError('forbidden_float', start, 'floating-point numbers are not allowed here');
     if (floatSize(v) !== size) {
       throw new CborError('non_shortest', start, `float ${v} in ${size} bytes; shorter form exists`);
     }
@@ -297,7 +303,11 @@ class Reader {
 }
 
 function describeKey(k: CborValue): string {
-  return typeof k === 'number' ? String(k) : typeof k === 'string' ? JSON.stringify(k.slice(0, 32)) : typeof k;
+  return typeof k === 'number'
+    ? String(k)
+    : typeof k === 'string'
+      ? JSON.stringify(k.slice(0, 32))
+      : typeof k;
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -362,13 +372,24 @@ class Writer {
     else if (arg < 0x100) this.bytes(Uint8Array.of(m | 24, arg));
     else if (arg < 0x10000) this.bytes(Uint8Array.of(m | 25, arg >> 8, arg & 0xff));
     else if (arg < 0x100000000)
-      this.bytes(Uint8Array.of(m | 26, (arg >>> 24) & 0xff, (arg >> 16) & 0xff, (arg >> 8) & 0xff, arg & 0xff));
+      this.bytes(
+        Uint8Array.of(m | 26, (arg >>> 24) & 0xff, (arg >> 16) & 0xff, (arg >> 8) & 0xff, arg & 0xff),
+      );
     else {
       const hi = Math.floor(arg / 0x100000000);
       const lo = arg >>> 0;
       this.bytes(
-        Uint8Array.of(m | 27, (hi >>> 24) & 0xff, (hi >> 16) & 0xff, (hi >> 8) & 0xff, hi & 0xff,
-          (lo >>> 24) & 0xff, (lo >> 16) & 0xff, (lo >> 8) & 0xff, lo & 0xff),
+        Uint8Array.of(
+          m | 27,
+          (hi >>> 24) & 0xff,
+          (hi >> 16) & 0xff,
+          (hi >> 8) & 0xff,
+          hi & 0xff,
+          (lo >>> 24) & 0xff,
+          (lo >> 16) & 0xff,
+          (lo >> 8) & 0xff,
+          lo & 0xff,
+        ),
       );
     }
   }
@@ -444,7 +465,7 @@ function encodeInto(w: Writer, v: unknown, floats: boolean, depth: number): void
   else if (typeof v === 'object') entries = Object.entries(v as Record<string, unknown>);
   else throw new CborError('unencodable', w.len, `cannot encode a ${typeof v}`);
   const encoded = entries
-    .filter(([, val]) => !(v instanceof Map) ? val !== undefined : true)
+    .filter(([, val]) => (!(v instanceof Map) ? val !== undefined : true))
     .map(([k, val]) => {
       if (typeof k !== 'number' && typeof k !== 'string') {
         throw new CborError('unencodable', w.len, 'map keys must be integers or text');

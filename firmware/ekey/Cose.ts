@@ -62,11 +62,13 @@ export function decodeSign1(bytes: Uint8Array): CoseSign1 {
     throw new CoseError('not_cose_sign1', 'expected an array of 4 items');
   }
   const [prot, unprot, payload, signature] = top;
-  if (!(prot instanceof Uint8Array)) throw new CoseError('bad_protected_header', 'protected header is not a byte string');
+  if (!(prot instanceof Uint8Array))
+    throw new CoseError('bad_protected_header', 'protected header is not a byte string');
   if (!(unprot instanceof Map)) throw new CoseError('not_cose_sign1', 'unprotected header is not a map');
   if (payload === null) throw new CoseError('detached_payload', 'detached payloads are not supported');
   if (!(payload instanceof Uint8Array)) throw new CoseError('not_cose_sign1', 'payload is not a byte string');
-  if (!(signature instanceof Uint8Array)) throw new CoseError('not_cose_sign1', 'signature is not a byte string');
+  if (!(signature instanceof Uint8Array))
+    throw new CoseError('not_cose_sign1', 'signature is not a byte string');
   if (signature.length !== 64) {
     throw new CoseError('bad_signature_length', `an Ed25519 signature is 64 bytes, got ${signature.length}`);
   }
@@ -103,7 +105,10 @@ export function decodeSign1(bytes: Uint8Array): CoseSign1 {
         throw new CoseError('bad_header_value', 'crit labels are integers or text');
       }
       if (typeof label !== 'number' || !KNOWN_HEADERS.has(label) || label === HEADER.crit) {
-        throw new CoseError('unknown_critical_header', `critical header ${describe(label)} is not understood`);
+        throw new CoseError(
+          'unknown_critical_header',
+          `critical header ${describe(label)} is not understood`,
+        );
       }
       if (!protectedHeader.has(label)) {
         throw new CoseError('bad_header_value', `critical header ${label} is not in the protected header`);
@@ -115,12 +120,23 @@ export function decodeSign1(bytes: Uint8Array): CoseSign1 {
     throw new CoseError('bad_header_value', 'content type is an integer or text');
   }
   const kid = protectedHeader.get(HEADER.kid) ?? unprotected.get(HEADER.kid);
-  if (kid !== undefined && !(kid instanceof Uint8Array)) throw new CoseError('bad_header_value', 'kid is a byte string');
+  if (kid !== undefined && !(kid instanceof Uint8Array))
+    throw new CoseError('bad_header_value', 'kid is a byte string');
   return { protectedBytes: prot, protectedHeader, unprotected, payload, signature, tagged };
 }
 
 function describe(v: unknown): string {
   return typeof v === 'number' || typeof v === 'string' ? JSON.stringify(v) : typeof v;
+}
+
+/** 0x84 (array of 4), then "Signature1" as a text string. */
+const SIG1_PREFIX = encodeCanonical(['Signature1']).map((b, i) => (i === 0 ? 0x84 : b));
+
+function bstrHead(n: number): Uint8Array {
+  if (n < 24) return Uint8Array.of(0x40 | n);
+  if (n < 0x100) return Uint8Array.of(0x58, n);
+  if (n < 0x10000) return Uint8Array.of(0x59, n >> 8, n & 0xff);
+  return Uint8Array.of(0x5a, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
 }
 
 /** Sig_structure for COSE_Sign1 (RFC 9052 §4.4), deterministic CBOR. */
@@ -129,7 +145,23 @@ export function sigStructure(
   payload: Uint8Array,
   externalAad: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  return encodeCanonical(['Signature1', protectedBytes, externalAad, payload]);
+  // The deterministic encoding of ["Signature1", protected, external_aad, payload], assembled directly.
+  const parts = [
+    SIG1_PREFIX,
+    bstrHead(protectedBytes.length),
+    protectedBytes,
+    bstrHead(externalAad.length),
+    externalAad,
+    bstrHead(payload.length),
+    payload,
+  ];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export interface SignOptions {
@@ -150,7 +182,9 @@ export function signSign1(payload: Uint8Array, privateKey: KeyObject, options: S
     ph.set(k, v);
   }
   const protectedBytes = encodeCanonical(ph);
-  const signature = new Uint8Array(sign(null, sigStructure(protectedBytes, payload, options.externalAad), privateKey));
+  const signature = new Uint8Array(
+    sign(null, sigStructure(protectedBytes, payload, options.externalAad), privateKey),
+  );
   const body = [protectedBytes, options.unprotected ?? new Map(), payload, signature];
   return encodeCanonical(options.tagged === false ? body : new Tagged(COSE_SIGN1_TAG, body));
 }

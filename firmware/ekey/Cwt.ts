@@ -30,7 +30,7 @@ export const CLAIM = {
 /** cnf confirmation method: COSE_Key (RFC 8747 §3.2). */
 export const CNF_COSE_KEY = 1;
 
-export const ROLES: readonly Role[] = ['guest', 'member', 'admin', 'owner'];
+export const EKEY_ROLES: readonly Role[] = ['guest', 'member', 'admin', 'owner'];
 /** Weekly schedule kind code in the token. */
 const SCHED_WEEKLY = 0;
 const SCHED_YEARDAY = 1;
@@ -102,15 +102,17 @@ function decodeSchedule(v: CborValue): AccessSchedule {
   let s: AccessSchedule;
   if (v[0] === SCHED_WEEKLY && v.length === 4) {
     const [, mask, start, end] = v;
-    if (typeof mask !== 'number' || mask < 1 || mask > 127) return bad('bad_schedule', 'day mask must be 1..127');
+    if (typeof mask !== 'number' || mask < 1 || mask > 127)
+      return bad('bad_schedule', 'day mask must be 1..127');
     for (const t of [start, end]) {
       if (typeof t !== 'number' || t < 0 || t > 1439) return bad('bad_schedule', 'times are minutes 0..1439');
     }
-    const days = WEEK_DAYS.filter((_, i) => (mask & (1 << i)) !== 0) as WeekDay[];
+    const days: WeekDay[] = WEEK_DAYS.filter((_, i) => (mask & (1 << i)) !== 0);
     s = { kind: 'weekly', days, start: hhmm(start as number), end: hhmm(end as number) };
   } else if (v[0] === SCHED_YEARDAY && v.length === 3) {
     const [, from, until] = v;
-    if (typeof from !== 'string' || typeof until !== 'string') return bad('bad_schedule', 'year-day bounds are text');
+    if (typeof from !== 'string' || typeof until !== 'string')
+      return bad('bad_schedule', 'year-day bounds are text');
     s = { kind: 'yearday', from, until };
   } else {
     return bad('bad_schedule', 'unknown schedule kind or length');
@@ -128,17 +130,25 @@ export function checkClaims(c: EkeyClaims): void {
   const fail = (m: string): never => {
     throw new KeywayError('invalid_argument', m);
   };
-  if (typeof c.iss !== 'string' || c.iss.length === 0 || c.iss.length > 64) fail('iss must be 1..64 characters');
+  if (typeof c.iss !== 'string' || c.iss.length === 0 || c.iss.length > 64)
+    fail('iss must be 1..64 characters');
   if (!Array.isArray(c.aud) || c.aud.length < 1 || c.aud.length > 32) fail('aud must name 1..32 locks');
-  for (const a of c.aud) if (typeof a !== 'string' || a.length < 1 || a.length > 64) fail('aud entries are 1..64 chars');
+  for (const a of c.aud)
+    if (typeof a !== 'string' || a.length < 1 || a.length > 64) fail('aud entries are 1..64 chars');
   if (new Set(c.aud).size !== c.aud.length) fail('aud has duplicates');
-  for (const [n, v] of [['nbf', c.nbf], ['exp', c.exp], ['iat', c.iat]] as const) {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) fail(`${n} must be whole seconds since the epoch`);
+  for (const [n, v] of [
+    ['nbf', c.nbf],
+    ['exp', c.exp],
+    ['iat', c.iat],
+  ] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0))
+      fail(`${n} must be whole seconds since the epoch`);
   }
   if (!(c.exp > c.nbf)) fail('exp must be after nbf');
-  if (!(c.cti instanceof Uint8Array) || c.cti.length < 8 || c.cti.length > 32) fail('cti must be 8..32 bytes');
+  if (!(c.cti instanceof Uint8Array) || c.cti.length < 8 || c.cti.length > 32)
+    fail('cti must be 8..32 bytes');
   if (!(c.holder instanceof Uint8Array) || c.holder.length !== 32) fail('holder key must be 32 bytes');
-  if (!ROLES.includes(c.role)) fail(`role must be one of ${ROLES.join(', ')}`);
+  if (!EKEY_ROLES.includes(c.role)) fail(`role must be one of ${EKEY_ROLES.join(', ')}`);
   if (!Array.isArray(c.methods) || c.methods.length === 0) fail('methods must list at least one method');
   for (const m of c.methods) if (!METHODS.includes(m)) fail(`unknown method ${String(m)}`);
   if (new Set(c.methods).size !== c.methods.length) fail('methods has duplicates');
@@ -171,7 +181,8 @@ export function encodeClaims(c: EkeyClaims): Uint8Array {
   if (c.delegateDepth > 0) m.set(CLAIM.delegate, c.delegateDepth);
   if (c.chain !== null) m.set(CLAIM.chain, c.chain);
   const out = encodeCanonical(m);
-  if (out.length > MAX_CLAIMS_BYTES) throw new KeywayError('invalid_argument', `claims set too large (${out.length} bytes)`);
+  if (out.length > MAX_CLAIMS_BYTES)
+    throw new KeywayError('invalid_argument', `claims set too large (${out.length} bytes)`);
   return out;
 }
 
@@ -179,22 +190,30 @@ const KNOWN = new Set<number>(Object.values(CLAIM));
 
 /** Decodes and checks a claims set. Throws CborError or ClaimsError (both 'malformed'). */
 export function decodeClaims(payload: Uint8Array): EkeyClaims {
-  const v = decodeStrict(payload, { maxBytes: MAX_CLAIMS_BYTES, maxDepth: 6, maxItems: 512, keyTypes: 'int-or-text' });
+  const v = decodeStrict(payload, {
+    maxBytes: MAX_CLAIMS_BYTES,
+    maxDepth: 6,
+    maxItems: 512,
+    keyTypes: 'int-or-text',
+  });
   if (!(v instanceof Map)) return bad('not_a_map', 'the claims set is not a map');
   for (const k of v.keys()) {
-    if (typeof k !== 'number' || !KNOWN.has(k)) return bad('unknown_claim', `claim ${JSON.stringify(k)} is not understood`);
+    if (typeof k !== 'number' || !KNOWN.has(k))
+      return bad('unknown_claim', `claim ${JSON.stringify(k)} is not understood`);
   }
   const get = (k: number): CborValue => v.get(k);
   const text = (k: number, name: string, required: boolean): string | undefined => {
     const x = get(k);
     if (x === undefined) return required ? bad('missing_claim', `${name} is required`) : undefined;
-    if (typeof x !== 'string' || x.length === 0 || x.length > 64) return bad('bad_claim', `${name} must be text of 1..64 chars`);
+    if (typeof x !== 'string' || x.length === 0 || x.length > 64)
+      return bad('bad_claim', `${name} must be text of 1..64 chars`);
     return x;
   };
   const time = (k: number, name: string, required: boolean): number | undefined => {
     const x = get(k);
     if (x === undefined) return required ? bad('missing_claim', `${name} is required`) : undefined;
-    if (typeof x !== 'number' || x < 0) return bad('bad_claim', `${name} must be a non-negative integer NumericDate`);
+    if (typeof x !== 'number' || x < 0)
+      return bad('bad_claim', `${name} must be a non-negative integer NumericDate`);
     return x;
   };
   const iss = text(CLAIM.iss, 'iss', true)!;
@@ -202,9 +221,18 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
   const audRaw = get(CLAIM.aud);
   let aud: string[];
   if (typeof audRaw === 'string') aud = [audRaw];
-  else if (Array.isArray(audRaw) && audRaw.length >= 1 && audRaw.length <= 32 && audRaw.every((a) => typeof a === 'string')) {
-    aud = audRaw as string[];
-  } else return bad(audRaw === undefined ? 'missing_claim' : 'bad_claim', 'aud must be a lock id or a list of 1..32');
+  else if (
+    Array.isArray(audRaw) &&
+    audRaw.length >= 1 &&
+    audRaw.length <= 32 &&
+    audRaw.every((a) => typeof a === 'string')
+  ) {
+    aud = audRaw;
+  } else
+    return bad(
+      audRaw === undefined ? 'missing_claim' : 'bad_claim',
+      'aud must be a lock id or a list of 1..32',
+    );
   if (aud.some((a) => a.length === 0 || a.length > 64) || new Set(aud).size !== aud.length) {
     return bad('bad_claim', 'aud entries must be distinct, 1..64 chars');
   }
@@ -213,7 +241,8 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
   const iat = time(CLAIM.iat, 'iat', false);
   if (exp <= nbf) return bad('bad_claim', 'exp must be after nbf');
   const cti = get(CLAIM.cti);
-  if (!(cti instanceof Uint8Array) || cti.length < 8 || cti.length > 32) return bad('bad_claim', 'cti must be 8..32 bytes');
+  if (!(cti instanceof Uint8Array) || cti.length < 8 || cti.length > 32)
+    return bad('bad_claim', 'cti must be 8..32 bytes');
   const cnf = get(CLAIM.cnf);
   if (!(cnf instanceof Map) || cnf.size !== 1 || !cnf.has(CNF_COSE_KEY)) {
     return bad('bad_cnf', 'cnf must be {1: COSE_Key}');
@@ -221,7 +250,8 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
   const key = parseCoseKey(cnf.get(CNF_COSE_KEY));
   if (!key.ok) return bad('bad_cnf', key.why);
   const role = get(CLAIM.role);
-  if (typeof role !== 'string' || !ROLES.includes(role as Role)) return bad('bad_claim', 'role must be guest, member, admin or owner');
+  if (typeof role !== 'string' || !EKEY_ROLES.includes(role as Role))
+    return bad('bad_claim', 'role must be guest, member, admin or owner');
   const schedRaw = get(CLAIM.schedules);
   let schedules: AccessSchedule[] = [];
   if (schedRaw !== undefined) {
@@ -231,7 +261,11 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
     schedules = schedRaw.map(decodeSchedule);
   }
   const methodsRaw = get(CLAIM.methods);
-  if (!Array.isArray(methodsRaw) || methodsRaw.length === 0 || !methodsRaw.every((m) => METHODS.includes(m as Method))) {
+  if (
+    !Array.isArray(methodsRaw) ||
+    methodsRaw.length === 0 ||
+    !methodsRaw.every((m) => METHODS.includes(m as Method))
+  ) {
     return bad('bad_claim', `methods must be a non-empty list of ${METHODS.join(', ')}`);
   }
   if (new Set(methodsRaw).size !== methodsRaw.length) return bad('bad_claim', 'methods has duplicates');
@@ -244,7 +278,8 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
     return bad('bad_claim', 'delegate must be 1..8');
   }
   const chain = get(CLAIM.chain);
-  if (chain !== undefined && !(chain instanceof Uint8Array)) return bad('bad_claim', 'chain must be a byte string');
+  if (chain !== undefined && !(chain instanceof Uint8Array))
+    return bad('bad_claim', 'chain must be a byte string');
   return {
     iss,
     ...(sub === undefined ? {} : { sub }),
@@ -257,8 +292,8 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
     role: role as Role,
     schedules,
     methods: methodsRaw as Method[],
-    uses: (usesRaw as number | undefined) ?? null,
-    delegateDepth: (depthRaw as number | undefined) ?? 0,
+    uses: usesRaw ?? null,
+    delegateDepth: depthRaw ?? 0,
     chain: chain ?? null,
   };
 }

@@ -12,7 +12,13 @@ import type { DenialReason, LockTime, Method, Random, Role } from '../types.ts';
 import { OfflinePinKey, OFFLINE_PIN_DIGITS, type OfflinePinMatch } from '../offline-pin/OfflinePin.ts';
 import { EkeyStore, type Revocation } from './EkeyStore.ts';
 import { ChallengeIssuer, verifyProof, type EkeyProof } from './Proof.ts';
-import { EkeyVerifier, ekeyAuthorizes, type EkeyCommand, type VerifiedEkey, type VerifyContext } from './Verify.ts';
+import {
+  EkeyVerifier,
+  ekeyAuthorizes,
+  type EkeyCommand,
+  type VerifiedEkey,
+  type VerifyContext,
+} from './Verify.ts';
 
 export const OFFLINE_SECRET_FILE = 'keyway.offline-pin';
 
@@ -116,7 +122,8 @@ export class EkeyGate {
     if (this.pinKey === null || now === null || pin.length !== OFFLINE_PIN_DIGITS) return null;
     const match = this.pinKey.match(pin, now, tz);
     if (match === null) return null;
-    if (this.store.isRevoked('offline_pin', match.id)) return { ok: false, reason: 'revoked', detail: 'offline PIN revoked' };
+    if (this.store.isRevoked('offline_pin', match.id))
+      return { ok: false, reason: 'revoked', detail: 'offline PIN revoked' };
     if (match.variant === 'once' && this.store.offlinePinUsed(match.id)) {
       return { ok: false, reason: 'uses_exhausted', detail: 'one-time offline PIN already used' };
     }
@@ -176,7 +183,12 @@ export function loadOfflineSecret(dataDir: string): Uint8Array | null {
 export function parseSecretFile(text: string, name: string): Uint8Array {
   try {
     const p = JSON.parse(text) as Record<string, unknown>;
-    if (p.format === 'keyway-offline-pin-secret' && p.version === 1 && typeof p.secret === 'string' && /^[0-9a-f]{64}$/.test(p.secret)) {
+    if (
+      p.format === 'keyway-offline-pin-secret' &&
+      p.version === 1 &&
+      typeof p.secret === 'string' &&
+      /^[0-9a-f]{64}$/.test(p.secret)
+    ) {
       return new Uint8Array(Buffer.from(p.secret, 'hex'));
     }
   } catch {
@@ -186,7 +198,13 @@ export function parseSecretFile(text: string, name: string): Uint8Array {
 }
 
 export function secretFileText(secret: Uint8Array): string {
-  return JSON.stringify({ format: 'keyway-offline-pin-secret', version: 1, secret: Buffer.from(secret).toString('hex') }) + '\n';
+  return (
+    JSON.stringify({
+      format: 'keyway-offline-pin-secret',
+      version: 1,
+      secret: Buffer.from(secret).toString('hex'),
+    }) + '\n'
+  );
 }
 
 export function saveOfflineSecret(dataDir: string, secret: Uint8Array): void {

@@ -115,13 +115,18 @@ export class EkeyStore {
 
   // -------------------------------------------------------------- trust anchors
 
+  /** Cached: anchors change only through this object (the lock is the database's only writer). */
+  private anchorCache: TrustAnchor[] | null = null;
+
   trustAnchors(): TrustAnchor[] {
-    return (this.s.anchors.all() as Array<{ key: Buffer; label: string | null; addedAt: number | null }>).map(
-      (r) => ({ key: new Uint8Array(r.key), label: r.label, addedAt: r.addedAt }),
-    );
+    this.anchorCache ??= (
+      this.s.anchors.all() as Array<{ key: Buffer; label: string | null; addedAt: number | null }>
+    ).map((r) => ({ key: new Uint8Array(r.key), label: r.label, addedAt: r.addedAt }));
+    return this.anchorCache.map((a) => ({ ...a }));
   }
 
   isTrustAnchor(key: Uint8Array): boolean {
+    if (this.anchorCache !== null) return this.anchorCache.some((a) => Buffer.from(a.key).equals(buf(key)));
     return this.s.isAnchor.get(buf(key)) !== undefined;
   }
 
@@ -132,10 +137,12 @@ export class EkeyStore {
     if (label !== null && (typeof label !== 'string' || label.length > 64)) {
       throw new KeywayError('invalid_argument', 'an anchor label is at most 64 characters');
     }
+    this.anchorCache = null;
     this.s.addAnchor.run(buf(key), label, now);
   }
 
   removeTrustAnchor(key: Uint8Array): boolean {
+    this.anchorCache = null;
     return this.s.removeAnchor.run(buf(key)).changes === 1;
   }
 
@@ -154,7 +161,9 @@ export class EkeyStore {
    * The first of these (kind, id) pairs that is revoked, or null: one query for a whole chain (the hot path
    * of every eKey presentation).
    */
-  firstRevoked(pairs: ReadonlyArray<readonly [RevocationKind, Uint8Array]>): { kind: RevocationKind; id: Uint8Array } | null {
+  firstRevoked(
+    pairs: ReadonlyArray<readonly [RevocationKind, Uint8Array]>,
+  ): { kind: RevocationKind; id: Uint8Array } | null {
     if (pairs.length === 0) return null;
     let stmt = this.anyRevokedStmts.get(pairs.length);
     if (stmt === undefined) {
@@ -163,14 +172,15 @@ export class EkeyStore {
       stmt = this.db.prepare(`${pairs.map(() => probe).join(' UNION ALL ')} LIMIT 1`);
       this.anyRevokedStmts.set(pairs.length, stmt);
     }
-    const row = stmt.get(...pairs.flatMap(([k, id]) => [k, buf(id)])) as { kind: RevocationKind; id: Buffer } | undefined;
+    const row = stmt.get(...pairs.flatMap(([k, id]) => [k, buf(id)])) as
+      { kind: RevocationKind; id: Buffer } | undefined;
     return row === undefined ? null : { kind: row.kind, id: new Uint8Array(row.id) };
   }
 
   revocations(): Revocation[] {
-    return (this.s.listRevocations.all() as Array<{ kind: RevocationKind; id: Buffer; until: number | null }>).map(
-      (r) => ({ kind: r.kind, id: new Uint8Array(r.id), until: r.until }),
-    );
+    return (
+      this.s.listRevocations.all() as Array<{ kind: RevocationKind; id: Buffer; until: number | null }>
+    ).map((r) => ({ kind: r.kind, id: new Uint8Array(r.id), until: r.until }));
   }
 
   /**
@@ -180,7 +190,9 @@ export class EkeyStore {
   prune(now: LockTime, toleranceMs: number): number {
     const cutoff = now - toleranceMs;
     return (
-      this.s.prune.run(cutoff).changes + this.s.pruneUses.run(cutoff).changes + this.s.prunePins.run(cutoff).changes
+      this.s.prune.run(cutoff).changes +
+      this.s.pruneUses.run(cutoff).changes +
+      this.s.prunePins.run(cutoff).changes
     );
   }
 
@@ -207,14 +219,23 @@ export class EkeyStore {
 }
 
 export function checkRevocation(r: Revocation): void {
-  if (typeof r !== 'object' || r === null) throw new KeywayError('invalid_argument', 'a revocation is an object');
+  if (typeof r !== 'object' || r === null)
+    throw new KeywayError('invalid_argument', 'a revocation is an object');
   if (!REVOCATION_KINDS.includes(r.kind)) {
-    throw new KeywayError('invalid_argument', `revocation kind must be one of ${REVOCATION_KINDS.join(', ')}`);
+    throw new KeywayError(
+      'invalid_argument',
+      `revocation kind must be one of ${REVOCATION_KINDS.join(', ')}`,
+    );
   }
   if (!(r.id instanceof Uint8Array)) throw new KeywayError('invalid_argument', 'revocation id must be bytes');
   const okLength =
-    r.kind === 'cti' ? r.id.length >= 8 && r.id.length <= 32 : r.kind === 'offline_pin' ? r.id.length === 8 : r.id.length === 32;
-  if (!okLength) throw new KeywayError('invalid_argument', `revocation id has the wrong length for ${r.kind}`);
+    r.kind === 'cti'
+      ? r.id.length >= 8 && r.id.length <= 32
+      : r.kind === 'offline_pin'
+        ? r.id.length === 8
+        : r.id.length === 32;
+  if (!okLength)
+    throw new KeywayError('invalid_argument', `revocation id has the wrong length for ${r.kind}`);
   if (r.until !== null && (!Number.isSafeInteger(r.until) || r.until < 0)) {
     throw new KeywayError('invalid_argument', 'revocation until must be a lock time or null');
   }

@@ -1,6 +1,12 @@
 // Ed25519 key pairs for eKey issuers and holders (node:crypto), their raw and COSE_Key forms, fingerprints,
 // and a small key file format (JSON, mode 0600) used by the phone-side tools.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import fs from 'node:fs';
 import { KeywayError } from '../errors.ts';
 import { writeFileAtomic } from '../store/atomicFile.ts';
@@ -102,7 +108,8 @@ export function parseCoseKey(v: CborValue): { ok: true; raw: Uint8Array } | { ok
     }
   }
   if (v.get(COSE_KEY.kty) !== COSE_KEY.ktyOKP) return { ok: false, why: 'COSE_Key kty is not OKP (1)' };
-  if (v.get(COSE_KEY.crv) !== COSE_KEY.crvEd25519) return { ok: false, why: 'COSE_Key crv is not Ed25519 (6)' };
+  if (v.get(COSE_KEY.crv) !== COSE_KEY.crvEd25519)
+    return { ok: false, why: 'COSE_Key crv is not Ed25519 (6)' };
   const x = v.get(COSE_KEY.x);
   if (!(x instanceof Uint8Array) || x.length !== 32) return { ok: false, why: 'COSE_Key x is not 32 bytes' };
   return { ok: true, raw: x };

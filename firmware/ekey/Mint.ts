@@ -92,7 +92,8 @@ export function mintRevocation(revoker: KeyPair, spec: RevocationSpec, random: R
   m.set(CLAIM.cti, random.bytes(16));
   m.set(REVOCATION_CLAIM.kind, spec.kind);
   m.set(REVOCATION_CLAIM.id, spec.id);
-  if (spec.until !== undefined && spec.until !== null) m.set(REVOCATION_CLAIM.until, Math.ceil(spec.until / 1000));
+  if (spec.until !== undefined && spec.until !== null)
+    m.set(REVOCATION_CLAIM.until, Math.ceil(spec.until / 1000));
   if (spec.chain) m.set(CLAIM.chain, spec.chain);
   if (spec.evidence) m.set(REVOCATION_CLAIM.evidence, spec.evidence);
   return signSign1(encodeCanonical(m), revoker.privateKey, {

@@ -13,7 +13,7 @@ import { absoluteWindow } from '../schedule/evaluate.ts';
 import type { AccessSchedule, Decision, DenialReason, LockTime, Method, Role } from '../types.ts';
 import { WEEK_DAYS } from '../types.ts';
 import { CoseError, HEADER, decodeSign1, verifySign1, type CoseSign1 } from './Cose.ts';
-import { CLAIM, ClaimsError, ROLES, decodeClaims, type EkeyClaims } from './Cwt.ts';
+import { CLAIM, ClaimsError, EKEY_ROLES, decodeClaims, type EkeyClaims } from './Cwt.ts';
 import type { EkeyStore, Revocation, RevocationKind } from './EkeyStore.ts';
 import { REVOCATION_KINDS } from './EkeyStore.ts';
 import { keyId, publicKeyFromRaw } from './Keys.ts';
@@ -62,7 +62,7 @@ const COMMAND_MIN_ROLE: Record<EkeyCommand, Role> = {
 };
 export const EKEY_COMMANDS = Object.keys(COMMAND_MIN_ROLE) as EkeyCommand[];
 
-export const roleRank = (r: Role): number => ROLES.indexOf(r);
+export const roleRank = (r: Role): number => EKEY_ROLES.indexOf(r);
 
 /** May an eKey with these (verified) claims invoke this command? A guest only locks, unlocks and reads status. */
 export function ekeyAuthorizes(claims: Pick<EkeyClaims, 'role'>, command: EkeyCommand): boolean {
@@ -105,7 +105,10 @@ export interface VerifyContext {
 
 export type EkeyDecision = Decision<{ ekey: VerifiedEkey }>;
 
-const deny = (reason: DenialReason, detail: string): { granted: false; reason: DenialReason; detail: string } => ({
+const deny = (
+  reason: DenialReason,
+  detail: string,
+): { granted: false; reason: DenialReason; detail: string } => ({
   granted: false,
   reason,
   detail,
@@ -114,7 +117,10 @@ const deny = (reason: DenialReason, detail: string): { granted: false; reason: D
 type StaticResult = { ok: true; links: EkeyLink[] } | { ok: false; reason: DenialReason; detail: string };
 
 /** Where the verifier reads the lock's durable state (an EkeyStore satisfies it). */
-export type EkeyState = Pick<EkeyStore, 'trustAnchors' | 'isTrustAnchor' | 'isRevoked' | 'firstRevoked' | 'usesOf'>;
+export type EkeyState = Pick<
+  EkeyStore,
+  'trustAnchors' | 'isTrustAnchor' | 'isRevoked' | 'firstRevoked' | 'usesOf'
+>;
 
 export class EkeyVerifier {
   private readonly cache = new Map<string, EkeyLink[]>();
@@ -155,7 +161,10 @@ export class EkeyVerifier {
   }
 
   /** Stage 2, on every use: trust, revocation, audience, time, method, schedules, uses. null = valid. */
-  check(ekey: VerifiedEkey, ctx: VerifyContext): { granted: false; reason: DenialReason; detail: string } | null {
+  check(
+    ekey: VerifiedEkey,
+    ctx: VerifyContext,
+  ): { granted: false; reason: DenialReason; detail: string } | null {
     return this.checkDynamic(ekey.links, ctx);
   }
 
@@ -206,12 +215,20 @@ export class EkeyVerifier {
       } else {
         issuerKey = parsed[i - 1]!.claims.holder;
         if (keyId(issuerKey) !== p.claims.iss) {
-          return { ok: false, reason: 'untrusted_issuer', detail: `link ${i}: iss is not the parent's holder key` };
+          return {
+            ok: false,
+            reason: 'untrusted_issuer',
+            detail: `link ${i}: iss is not the parent's holder key`,
+          };
         }
       }
       this.signatureChecks++;
       if (!verifySign1(p.msg, this.keyObject(issuerKey))) {
-        return { ok: false, reason: 'bad_signature', detail: i === parsed.length - 1 ? 'eKey signature' : `chain link ${i}` };
+        return {
+          ok: false,
+          reason: 'bad_signature',
+          detail: i === parsed.length - 1 ? 'eKey signature' : `chain link ${i}`,
+        };
       }
       links.push({ bytes: p.bytes, claims: p.claims, issuerKey });
     }
@@ -222,9 +239,13 @@ export class EkeyVerifier {
     return { ok: true, links };
   }
 
-  private checkDynamic(links: EkeyLink[], ctx: VerifyContext): { granted: false; reason: DenialReason; detail: string } | null {
+  private checkDynamic(
+    links: EkeyLink[],
+    ctx: VerifyContext,
+  ): { granted: false; reason: DenialReason; detail: string } | null {
     const root = links[0]!;
-    if (!this.state.isTrustAnchor(root.issuerKey)) return deny('untrusted_issuer', 'the root issuer is no longer trusted');
+    if (!this.state.isTrustAnchor(root.issuerKey))
+      return deny('untrusted_issuer', 'the root issuer is no longer trusted');
     const pairs = links.flatMap(
       (l) =>
         [
@@ -243,7 +264,8 @@ export class EkeyVerifier {
     const leaf = links[links.length - 1]!.claims;
     const names = [ctx.lockId, ...(ctx.sites ?? [])];
     for (const l of links) {
-      if (!l.claims.aud.some((a) => names.includes(a))) return deny('wrong_lock', `audience ${leaf.aud.join(',')}`);
+      if (!l.claims.aud.some((a) => names.includes(a)))
+        return deny('wrong_lock', `audience ${leaf.aud.join(',')}`);
     }
     if (ctx.now === null) return deny('time_unknown', 'the lock does not know the time');
     const now = ctx.now;
@@ -251,19 +273,27 @@ export class EkeyVerifier {
     for (const [i, l] of links.entries()) {
       const which = i === links.length - 1 ? 'eKey' : `chain link ${i}`;
       // Asymmetric: a lock clock running slow may open up to `skew` early; never after exp.
-      if (now + skew < l.claims.nbf * 1000) return deny('not_yet_valid', `${which} valid from ${iso(l.claims.nbf)}`);
+      if (now + skew < l.claims.nbf * 1000)
+        return deny('not_yet_valid', `${which} valid from ${iso(l.claims.nbf)}`);
       if (now >= l.claims.exp * 1000) return deny('expired', `${which} expired ${iso(l.claims.exp)}`);
     }
     const method = ctx.method ?? 'app';
-    if (!leaf.methods.includes(method)) return deny('method_not_allowed', `${method} not in ${leaf.methods.join(',')}`);
+    if (!leaf.methods.includes(method))
+      return deny('method_not_allowed', `${method} not in ${leaf.methods.join(',')}`);
     for (const [i, l] of links.entries()) {
       if (l.claims.schedules.length > 0 && !isWithinSchedules(l.claims.schedules, now, ctx.timeZone)) {
-        return deny('outside_schedule', i === links.length - 1 ? 'eKey schedule' : `chain link ${i} schedule`);
+        return deny(
+          'outside_schedule',
+          i === links.length - 1 ? 'eKey schedule' : `chain link ${i} schedule`,
+        );
       }
     }
     for (const [i, l] of links.entries()) {
       if (l.claims.uses !== null && this.state.usesOf(l.claims.cti) >= l.claims.uses) {
-        return deny('uses_exhausted', `${i === links.length - 1 ? 'eKey' : `chain link ${i}`}: ${l.claims.uses} uses`);
+        return deny(
+          'uses_exhausted',
+          `${i === links.length - 1 ? 'eKey' : `chain link ${i}`}: ${l.claims.uses} uses`,
+        );
       }
     }
     return null;
@@ -340,8 +370,15 @@ export class EkeyVerifier {
       }
       throw err;
     }
-    const allowed = new Set<number>([CLAIM.iss, CLAIM.iat, CLAIM.cti, CLAIM.chain, ...Object.values(REVOCATION_CLAIM)]);
-    for (const k of m.keys()) if (!allowed.has(k)) return deny('malformed', `revocation claim ${k} is not understood`);
+    const allowed = new Set<number>([
+      CLAIM.iss,
+      CLAIM.iat,
+      CLAIM.cti,
+      CLAIM.chain,
+      ...Object.values(REVOCATION_CLAIM),
+    ]);
+    for (const k of m.keys())
+      if (!allowed.has(k)) return deny('malformed', `revocation claim ${k} is not understood`);
     const iss = m.get(CLAIM.iss);
     const kind = m.get(REVOCATION_CLAIM.kind);
     const id = m.get(REVOCATION_CLAIM.id);
@@ -353,16 +390,23 @@ export class EkeyVerifier {
       return deny('malformed', 'revocation kind must be cti, issuer, holder or offline_pin');
     }
     if (!(id instanceof Uint8Array)) return deny('malformed', 'revocation id must be bytes');
-    if (untilS !== undefined && (typeof untilS !== 'number' || untilS < 0)) return deny('malformed', 'bad until');
-    if (chain !== undefined && !(chain instanceof Uint8Array)) return deny('malformed', 'chain must be bytes');
-    if (evidence !== undefined && !(evidence instanceof Uint8Array)) return deny('malformed', 'evidence must be bytes');
+    if (untilS !== undefined && (typeof untilS !== 'number' || untilS < 0))
+      return deny('malformed', 'bad until');
+    if (chain !== undefined && !(chain instanceof Uint8Array))
+      return deny('malformed', 'chain must be bytes');
+    if (evidence !== undefined && !(evidence instanceof Uint8Array))
+      return deny('malformed', 'evidence must be bytes');
     const revocation: Revocation = {
       kind: kind as RevocationKind,
       id,
-      until: untilS === undefined ? null : (untilS as number) * 1000,
+      until: untilS === undefined ? null : untilS * 1000,
     };
     const lengthOk =
-      kind === 'cti' ? id.length >= 8 && id.length <= 32 : kind === 'offline_pin' ? id.length === 8 : id.length === 32;
+      kind === 'cti'
+        ? id.length >= 8 && id.length <= 32
+        : kind === 'offline_pin'
+          ? id.length === 8
+          : id.length === 32;
     if (!lengthOk) return deny('malformed', `revocation id has the wrong length for ${kind}`);
 
     if (chain === undefined) {
@@ -376,14 +420,18 @@ export class EkeyVerifier {
     const own = this.verify(chain, { ...ctx, method: undefined });
     if (!own.granted) return deny(own.reason, `revoker's eKey: ${own.detail ?? own.reason}`);
     const revoker = own.ekey.claims;
-    if (keyId(revoker.holder) !== iss) return deny('untrusted_issuer', "iss is not the revoker's eKey holder");
+    if (keyId(revoker.holder) !== iss)
+      return deny('untrusted_issuer', "iss is not the revoker's eKey holder");
     this.signatureChecks++;
-    if (!verifySign1(msg, this.keyObject(revoker.holder))) return deny('bad_signature', 'revocation signature');
+    if (!verifySign1(msg, this.keyObject(revoker.holder)))
+      return deny('bad_signature', 'revocation signature');
     if (revocation.kind === 'offline_pin') {
-      if (roleRank(revoker.role) < roleRank('admin')) return deny('not_authorized', 'only admins revoke offline PINs');
+      if (roleRank(revoker.role) < roleRank('admin'))
+        return deny('not_authorized', 'only admins revoke offline PINs');
       return { granted: true, revocation, by: iss };
     }
-    if (evidence === undefined) return deny('not_authorized', 'a delegated revocation must carry the revoked eKey');
+    if (evidence === undefined)
+      return deny('not_authorized', 'a delegated revocation must carry the revoked eKey');
     const ev = this.verifyStatic(evidence);
     if (!ev.ok) return deny(ev.reason, `evidence: ${ev.detail}`);
     const from = ev.links.findIndex((l) => sameBytes(l.issuerKey, revoker.holder));
@@ -416,7 +464,8 @@ export function widens(parent: EkeyClaims, child: EkeyClaims): string | null {
   if (!child.aud.every((a) => parent.aud.includes(a))) return 'audience beyond the parent';
   if (child.nbf < parent.nbf) return 'starts before the parent';
   if (child.exp > parent.exp) return 'ends after the parent';
-  if (parent.uses !== null && (child.uses === null || child.uses > parent.uses)) return 'more uses than the parent';
+  if (parent.uses !== null && (child.uses === null || child.uses > parent.uses))
+    return 'more uses than the parent';
   if (!schedulesWithin(parent.schedules, child.schedules)) return 'schedule beyond the parent';
   return null;
 }
@@ -447,12 +496,14 @@ function weekIntervals(s: Extract<AccessSchedule, { kind: 'weekly' }>): Interval
 }
 
 function covered(inner: Interval[], outer: Interval[]): boolean {
-  const merged = [...outer].sort((a, b) => a[0] - b[0]).reduce<Interval[]>((acc, iv) => {
-    const last = acc[acc.length - 1];
-    if (last !== undefined && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
-    else acc.push([iv[0], iv[1]]);
-    return acc;
-  }, []);
+  const merged = [...outer]
+    .sort((a, b) => a[0] - b[0])
+    .reduce<Interval[]>((acc, iv) => {
+      const last = acc[acc.length - 1];
+      if (last !== undefined && iv[0] <= last[1]) last[1] = Math.max(last[1], iv[1]);
+      else acc.push([iv[0], iv[1]]);
+      return acc;
+    }, []);
   return inner.every(([a, b]) => merged.some(([c, d]) => c <= a && b <= d));
 }
 
@@ -461,7 +512,10 @@ function covered(inner: Interval[], outer: Interval[]): boolean {
  * inside the union of the parent's weekly windows, year-day windows inside the union of the parent's).
  * A group the parent lacks does not restrict. Both are evaluated again at every use anyway.
  */
-export function schedulesWithin(parent: readonly AccessSchedule[], child: readonly AccessSchedule[]): boolean {
+export function schedulesWithin(
+  parent: readonly AccessSchedule[],
+  child: readonly AccessSchedule[],
+): boolean {
   const pw = parent.filter((s) => s.kind === 'weekly');
   const py = parent.filter((s) => s.kind === 'yearday');
   const cw = child.filter((s) => s.kind === 'weekly');

@@ -63,7 +63,8 @@ export class OfflinePinKey {
     if (!(secret instanceof Uint8Array) || secret.length !== 32) {
       throw new KeywayError('invalid_argument', 'the offline PIN secret is 32 bytes');
     }
-    if (typeof lockId !== 'string' || lockId.length === 0) throw new KeywayError('invalid_argument', 'lock id required');
+    if (typeof lockId !== 'string' || lockId.length === 0)
+      throw new KeywayError('invalid_argument', 'lock id required');
     this.key = Buffer.from(hkdfSync('sha256', secret, 'keyway-offline-pin-v1', `pin-key\u0000${lockId}`, 32));
   }
 
@@ -86,7 +87,11 @@ export class OfflinePinKey {
   /** The owner's side: mint a PIN for a window (tz: the lock's time zone, for daily-bound PINs). */
   mint(spec: OfflinePinSpec, tz: string): MintedOfflinePin {
     const p = params(spec, tz);
-    return { ...p, pin: this.pinFor(p.variant, p.start, p.length), id: this.idFor(p.variant, p.start, p.length) };
+    return {
+      ...p,
+      pin: this.pinFor(p.variant, p.start, p.length),
+      id: this.idFor(p.variant, p.start, p.length),
+    };
   }
 
   /**
@@ -109,7 +114,8 @@ export class OfflinePinKey {
     for (let d0 = today - MAX_DAYS + 1; d0 <= today; d0++) {
       for (let n = today - d0 + 1; n <= MAX_DAYS; n++) check('daily', d0, n);
     }
-    for (let start = h - ONE_TIME_WINDOW_HOURS + 1; start <= h; start++) check('once', start, ONE_TIME_WINDOW_HOURS);
+    for (let start = h - ONE_TIME_WINDOW_HOURS + 1; start <= h; start++)
+      check('once', start, ONE_TIME_WINDOW_HOURS);
     if (found === null) return null;
     const f = found as { variant: OfflinePinVariant; start: number; length: number };
     return { ...window(f.variant, f.start, f.length, tz), id: this.idFor(f.variant, f.start, f.length) };
@@ -149,9 +155,18 @@ function params(spec: OfflinePinSpec, tz: string): OfflinePinMatch & { start: nu
   }
 }
 
-function window(variant: OfflinePinVariant, start: number, length: number, tz: string): Pick<OfflinePinMatch, 'variant' | 'from' | 'until'> {
+function window(
+  variant: OfflinePinVariant,
+  start: number,
+  length: number,
+  tz: string,
+): Pick<OfflinePinMatch, 'variant' | 'from' | 'until'> {
   if (variant === 'daily') {
-    return { variant, from: localToEpoch(dateText(start) + 'T00:00', tz), until: localToEpoch(dateText(start + length) + 'T00:00', tz) };
+    return {
+      variant,
+      from: localToEpoch(dateText(start) + 'T00:00', tz),
+      until: localToEpoch(dateText(start + length) + 'T00:00', tz),
+    };
   }
   return { variant, from: start * HOUR, until: (start + length) * HOUR };
 }

@@ -70,9 +70,17 @@ export class HubClient implements Medium {
 
   async status(): Promise<HubStatus> {
     await this.ready;
-    const p = new Promise<HubStatus>((resolve) => this.statusWaiters.push(resolve));
-    this.write({ t: 'status?' });
-    return p;
+    if (!this.up || !this.socket) throw this.downErr ?? new KeywayError('not_found', `no radio hub at ${this.address}`);
+    const socket = this.socket;
+    socket.ref(); // an answer is awaited: stay alive for it
+    try {
+      return await new Promise<HubStatus>((resolve) => {
+        this.statusWaiters.push(resolve);
+        this.write({ t: 'status?' });
+      });
+    } finally {
+      socket.unref();
+    }
   }
 
   async close(): Promise<void> {
@@ -83,6 +91,7 @@ export class HubClient implements Medium {
     this.flushNow();
     await new Promise<void>((resolve) => {
       s.once('close', () => resolve());
+      s.ref(); // keep the process alive until the goodbye is out
       s.end();
       setTimeout(() => s.destroy(), 500).unref();
     });

@@ -105,7 +105,6 @@ function decodeCommand(b: Buffer, f: DecodedPacket['fields']): string {
   if (b.length < 4) return 'truncated command';
   const op = b.readUInt16LE(1);
   const p = b.subarray(4);
-  f.opcode = `0x${op.toString(16).padStart(4, '0')}`;
   try {
     switch (op) {
       case OP.LE_SET_ADV_PARAMS:

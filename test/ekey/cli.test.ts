@@ -13,7 +13,10 @@ import { cleanup, startLock, tempDir, type Fixture } from '../helpers/lockFixtur
 const run = promisify(execFile);
 const BIN = path.resolve('bin/keyway.js');
 
-async function keyway(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function keyway(
+  cwd: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
@@ -50,16 +53,57 @@ describe('keyway keys / ekey / pin', () => {
     expect(shown.coseKey).toBe(`a301012006215820${shown.public}`);
     expect(show.stdout).not.toMatch(/seed/);
 
-    const adminMint = await keyway(dir, 'ekey', 'mint', '--issuer', 'owner.key', '--holder', 'admin.key.pub', '--lock', 'front-door',
-      '--role', 'admin', '--may-delegate', '--from', '2025-01-06T08:00Z', '--until', '2025-01-13T08:00Z', '--out', 'admin.ekey');
+    const adminMint = await keyway(
+      dir,
+      'ekey',
+      'mint',
+      '--issuer',
+      'owner.key',
+      '--holder',
+      'admin.key.pub',
+      '--lock',
+      'front-door',
+      '--role',
+      'admin',
+      '--may-delegate',
+      '--from',
+      '2025-01-06T08:00Z',
+      '--until',
+      '2025-01-13T08:00Z',
+      '--out',
+      'admin.ekey',
+    );
     expect(adminMint.code, adminMint.stderr).toBe(0);
-    const mint = await keyway(dir, 'ekey', 'mint', '--issuer', 'admin.key', '--holder', 'guest.key.pub', '--lock', 'front-door',
-      '--from', '2025-01-06T09:00Z', '--until', '2025-01-07T09:00Z', '--weekly', 'mon,thu 09:00-12:00', '--uses', '3',
-      '--chain', 'admin.ekey', '--out', 'guest.ekey');
+    const mint = await keyway(
+      dir,
+      'ekey',
+      'mint',
+      '--issuer',
+      'admin.key',
+      '--holder',
+      'guest.key.pub',
+      '--lock',
+      'front-door',
+      '--from',
+      '2025-01-06T09:00Z',
+      '--until',
+      '2025-01-07T09:00Z',
+      '--weekly',
+      'mon,thu 09:00-12:00',
+      '--uses',
+      '3',
+      '--chain',
+      'admin.ekey',
+      '--out',
+      'guest.ekey',
+    );
     expect(mint.code, mint.stderr).toBe(0);
 
     const inspect = await keyway(dir, 'ekey', 'inspect', 'guest.ekey', '--json');
-    const j = JSON.parse(inspect.stdout) as { claims: Record<string, unknown>; chain: Array<Record<string, unknown>> };
+    const j = JSON.parse(inspect.stdout) as {
+      claims: Record<string, unknown>;
+      chain: Array<Record<string, unknown>>;
+    };
     expect(j.claims).toMatchObject({
       aud: ['front-door'],
       role: 'guest',
@@ -86,16 +130,44 @@ describe('keyway keys / ekey / pin', () => {
     // --data: a real lock data directory whose owner revoked the admin as an issuer.
     const ownerKey = loadKeyFile(path.join(dir, 'owner.key'));
     const adminKey = loadKeyFile(path.join(dir, 'admin.key'));
-    lockFixture = startLock({ settings: { lockId: 'front-door', sites: ['front-door'] }, time: Date.UTC(2025, 0, 6, 10) });
+    lockFixture = startLock({
+      settings: { lockId: 'front-door', sites: ['front-door'] },
+      time: Date.UTC(2025, 0, 6, 10),
+    });
     const o = lockFixture.lock.createOwner({ name: 'o' }).index;
-    lockFixture.lock.installTrustAnchor(o, ownerKey.kind === 'private' ? ownerKey.pair.publicRaw : new Uint8Array());
+    lockFixture.lock.installTrustAnchor(
+      o,
+      ownerKey.kind === 'private' ? ownerKey.pair.publicRaw : new Uint8Array(),
+    );
     lockFixture.lock.close();
-    const before = await keyway(dir, 'ekey', 'verify', 'guest.ekey', '--data', lockFixture.dir, '--at', '2025-01-06T10:00Z');
+    const before = await keyway(
+      dir,
+      'ekey',
+      'verify',
+      'guest.ekey',
+      '--data',
+      lockFixture.dir,
+      '--at',
+      '2025-01-06T10:00Z',
+    );
     expect(before).toMatchObject({ code: 0 });
     lockFixture.reopen();
-    lockFixture.lock.revokeEkey(o, { kind: 'issuer', id: adminKey.kind === 'private' ? adminKey.pair.publicRaw : new Uint8Array(), until: null });
+    lockFixture.lock.revokeEkey(o, {
+      kind: 'issuer',
+      id: adminKey.kind === 'private' ? adminKey.pair.publicRaw : new Uint8Array(),
+      until: null,
+    });
     lockFixture.lock.close();
-    const after = await keyway(dir, 'ekey', 'verify', 'guest.ekey', '--data', lockFixture.dir, '--at', '2025-01-06T10:00Z');
+    const after = await keyway(
+      dir,
+      'ekey',
+      'verify',
+      'guest.ekey',
+      '--data',
+      lockFixture.dir,
+      '--at',
+      '2025-01-06T10:00Z',
+    );
     expect(after).toMatchObject({ code: 1, stdout: 'invalid: revoked (issuer revoked)\n' });
   });
 
@@ -104,13 +176,45 @@ describe('keyway keys / ekey / pin', () => {
     expect(s.code).toBe(0);
     expect(fs.statSync(path.join(dir, 'pin.secret')).mode & 0o777).toBe(0o600);
     const [hourly, bad] = await Promise.all([
-      keyway(dir, 'pin', 'offline', '--secret', 'pin.secret', '--lock', 'front-door', '--from', '2025-01-06T12:30Z', '--hours', '3', '--json'),
-      keyway(dir, 'pin', 'offline', '--secret', 'pin.secret', '--lock', 'front-door', '--from', '2025-01-06T12:30Z', '--hours', '73'),
+      keyway(
+        dir,
+        'pin',
+        'offline',
+        '--secret',
+        'pin.secret',
+        '--lock',
+        'front-door',
+        '--from',
+        '2025-01-06T12:30Z',
+        '--hours',
+        '3',
+        '--json',
+      ),
+      keyway(
+        dir,
+        'pin',
+        'offline',
+        '--secret',
+        'pin.secret',
+        '--lock',
+        'front-door',
+        '--from',
+        '2025-01-06T12:30Z',
+        '--hours',
+        '73',
+      ),
     ]);
     expect(hourly.code, hourly.stderr).toBe(0);
     const out = JSON.parse(hourly.stdout) as Record<string, string>;
-    expect(out).toMatchObject({ variant: 'hourly', from: '2025-01-06T12:00:00.000Z', until: '2025-01-06T15:00:00.000Z' });
-    const key = new OfflinePinKey(parseSecretFile(fs.readFileSync(path.join(dir, 'pin.secret'), 'utf8'), 'x'), 'front-door');
+    expect(out).toMatchObject({
+      variant: 'hourly',
+      from: '2025-01-06T12:00:00.000Z',
+      until: '2025-01-06T15:00:00.000Z',
+    });
+    const key = new OfflinePinKey(
+      parseSecretFile(fs.readFileSync(path.join(dir, 'pin.secret'), 'utf8'), 'x'),
+      'front-door',
+    );
     expect(key.match(out.pin!, Date.UTC(2025, 0, 6, 14, 59), 'UTC')).toMatchObject({ variant: 'hourly' });
     expect(bad).toMatchObject({ code: 1, stderr: 'keyway: hours must be 1..72\n' });
   });

@@ -40,7 +40,9 @@ describe.each(vectorFiles)('COSE vector EdDSA-01 (%s)', (_where, file) => {
     expect(msg.protectedHeader.get(3)).toBe(0);
     expect(toHex(msg.unprotected.get(4) as Uint8Array)).toBe('3131');
     expect(Buffer.from(msg.payload).toString('utf8')).toBe(v!.input.plaintext);
-    expect(toHex(sigStructure(msg.protectedBytes, msg.payload))).toBe(v!.intermediates.ToBeSign_hex.toLowerCase());
+    expect(toHex(sigStructure(msg.protectedBytes, msg.payload))).toBe(
+      v!.intermediates.ToBeSign_hex.toLowerCase(),
+    );
     const pair = keyPairFromSeed(hex(v!.input.sign0.key.d_hex));
     expect(toHex(pair.publicRaw)).toBe(v!.input.sign0.key.x_hex);
     expect(verifySign1(msg, pair.publicKey)).toBe(true);
@@ -79,7 +81,12 @@ describe('interop with cose-kit (independent implementation)', () => {
       [CLAIM.role, 'guest'],
       [CLAIM.methods, ['app']],
     ]);
-    const signed = await Sign1.sign({ alg: 'EdDSA' } as never, undefined, encodeCanonical(claims), owner.privateKey as never);
+    const signed = await Sign1.sign(
+      { alg: 'EdDSA' } as never,
+      undefined,
+      encodeCanonical(claims),
+      owner.privateKey,
+    );
     const token = new Uint8Array(signed.encode());
     const d = env.verifier.verify(token, env.ctx());
     expect(d).toMatchObject({ granted: true });
@@ -112,7 +119,12 @@ describe('tweetnacl cross-check', () => {
 });
 
 // Helpers to build hostile tokens that are otherwise correctly signed by the owner.
-function signRaw(protectedBytes: Uint8Array, unprotected: Map<number, CborValue>, payload: Uint8Array, body?: (sig: Uint8Array) => CborValue[]): Uint8Array {
+function signRaw(
+  protectedBytes: Uint8Array,
+  unprotected: Map<number, CborValue>,
+  payload: Uint8Array,
+  body?: (sig: Uint8Array) => CborValue[],
+): Uint8Array {
   const sig = new Uint8Array(sign(null, sigStructure(protectedBytes, payload), owner.privateKey));
   return encodeCanonical(new Tagged(18, body ? body(sig) : [protectedBytes, unprotected, payload, sig]));
 }
@@ -147,36 +159,76 @@ describe('THREATS 8: signature-format attacks are refused as malformed with a pr
   };
 
   it('the well-formed baseline is accepted', () => {
-    expect(env.verifier.verify(signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap())), env.ctx()).granted).toBe(true);
+    expect(
+      env.verifier.verify(signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap())), env.ctx()).granted,
+    ).toBe(true);
   });
 
   it('wrong algorithm (ES256 -7), alg only unprotected, alg missing', () => {
     const payload = encodeCanonical(claimsMap());
-    expectMalformed(signRaw(encodeCanonical(new Map([[1, -7]])), new Map(), payload), /unsupported_alg: alg -7/);
-    expectMalformed(signRaw(encodeCanonical(new Map([[4, hex('01')]])), new Map([[1, -8]]), payload), /unsupported_alg: alg must be protected/);
+    expectMalformed(
+      signRaw(encodeCanonical(new Map([[1, -7]])), new Map(), payload),
+      /unsupported_alg: alg -7/,
+    );
+    expectMalformed(
+      signRaw(encodeCanonical(new Map([[4, hex('01')]])), new Map([[1, -8]]), payload),
+      /unsupported_alg: alg must be protected/,
+    );
     expectMalformed(signRaw(new Uint8Array(), new Map(), payload), /missing_alg/);
     expectMalformed(signRaw(encodeCanonical(new Map([[3, 0]])), new Map(), payload), /missing_alg/);
   });
 
   it('wrong key type or curve in cnf, and a private key in cnf', () => {
     const okp = (kty: number, crv: number): Map<number, CborValue> =>
-      new Map<number, CborValue>([[1, kty], [-1, crv], [-2, guest.publicRaw]]);
-    expectMalformed(signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[CLAIM.cnf, new Map([[1, okp(2, 6)]])]]))), /kty is not OKP/);
-    expectMalformed(signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[CLAIM.cnf, new Map([[1, okp(1, 4)]])]]))), /crv is not Ed25519/);
+      new Map<number, CborValue>([
+        [1, kty],
+        [-1, crv],
+        [-2, guest.publicRaw],
+      ]);
+    expectMalformed(
+      signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[CLAIM.cnf, new Map([[1, okp(2, 6)]])]]))),
+      /kty is not OKP/,
+    );
+    expectMalformed(
+      signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[CLAIM.cnf, new Map([[1, okp(1, 4)]])]]))),
+      /crv is not Ed25519/,
+    );
     const withD = okp(1, 6);
     withD.set(-4, hex('00'.repeat(32)));
-    expectMalformed(signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[CLAIM.cnf, new Map([[1, withD]])]]))), /private key/);
+    expectMalformed(
+      signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[CLAIM.cnf, new Map([[1, withD]])]]))),
+      /private key/,
+    );
   });
 
   it('truncated and zero-length signatures', () => {
     const payload = encodeCanonical(claimsMap());
-    expectMalformed(signRaw(ALG_EDDSA_HDR, new Map(), payload, (s) => [ALG_EDDSA_HDR, new Map(), payload, s.subarray(0, 63)]), /bad_signature_length: .* got 63/);
-    expectMalformed(signRaw(ALG_EDDSA_HDR, new Map(), payload, () => [ALG_EDDSA_HDR, new Map(), payload, new Uint8Array()]), /got 0/);
+    expectMalformed(
+      signRaw(ALG_EDDSA_HDR, new Map(), payload, (s) => [
+        ALG_EDDSA_HDR,
+        new Map(),
+        payload,
+        s.subarray(0, 63),
+      ]),
+      /bad_signature_length: .* got 63/,
+    );
+    expectMalformed(
+      signRaw(ALG_EDDSA_HDR, new Map(), payload, () => [ALG_EDDSA_HDR, new Map(), payload, new Uint8Array()]),
+      /got 0/,
+    );
   });
 
   it('an all-zero signature of the right length is a bad signature', () => {
     const payload = encodeCanonical(claimsMap());
-    const d = env.verifier.verify(signRaw(ALG_EDDSA_HDR, new Map(), payload, () => [ALG_EDDSA_HDR, new Map(), payload, new Uint8Array(64)]), env.ctx());
+    const d = env.verifier.verify(
+      signRaw(ALG_EDDSA_HDR, new Map(), payload, () => [
+        ALG_EDDSA_HDR,
+        new Map(),
+        payload,
+        new Uint8Array(64),
+      ]),
+      env.ctx(),
+    );
     expect(d).toMatchObject({ granted: false, reason: 'bad_signature' });
   });
 
@@ -199,7 +251,11 @@ describe('THREATS 8: signature-format attacks are refused as malformed with a pr
     const long = Buffer.alloc(9);
     long[0] = 0x1b;
     long.writeBigUInt64BE(BigInt(exp), 1);
-    const nonCanon = Buffer.concat([canonical.subarray(0, at + 1), long, canonical.subarray(at + 1 + expBytes.length)]);
+    const nonCanon = Buffer.concat([
+      canonical.subarray(0, at + 1),
+      long,
+      canonical.subarray(at + 1 + expBytes.length),
+    ]);
     expectMalformed(signRaw(ALG_EDDSA_HDR, new Map(), nonCanon), /non_shortest/);
   });
 
@@ -207,20 +263,33 @@ describe('THREATS 8: signature-format attacks are refused as malformed with a pr
     const payload = encodeCanonical(claimsMap());
     const crit = (labels: CborValue[], extra: Array<[number, CborValue]>): Uint8Array =>
       encodeCanonical(new Map<number, CborValue>([[1, -8], [2, labels], ...extra]));
-    expectMalformed(signRaw(crit([99], [[99, 1]]), new Map(), payload), /unknown_critical_header: critical header 99/);
+    expectMalformed(
+      signRaw(crit([99], [[99, 1]]), new Map(), payload),
+      /unknown_critical_header: critical header 99/,
+    );
     expectMalformed(signRaw(crit(['x'], []), new Map(), payload), /unknown_critical_header/);
-    expect(env.verifier.verify(signRaw(crit([4], [[4, hex('01')]]), new Map(), payload), env.ctx()).granted).toBe(true);
+    expect(
+      env.verifier.verify(signRaw(crit([4], [[4, hex('01')]]), new Map(), payload), env.ctx()).granted,
+    ).toBe(true);
   });
 
   it('a label in both header buckets', () => {
     const payload = encodeCanonical(claimsMap());
-    const ph = encodeCanonical(new Map<number, CborValue>([[1, -8], [4, hex('01')]]));
+    const ph = encodeCanonical(
+      new Map<number, CborValue>([
+        [1, -8],
+        [4, hex('01')],
+      ]),
+    );
     expectMalformed(signRaw(ph, new Map([[4, hex('02')]]), payload), /header_in_both_buckets/);
   });
 
   it('oversize token, and an unknown claim', () => {
     expectMalformed(new Uint8Array(9000).fill(0x40), /too_large/);
-    expectMalformed(signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[-70000, 1]]))), /unknown_claim/);
+    expectMalformed(
+      signRaw(ALG_EDDSA_HDR, new Map(), encodeCanonical(claimsMap([[-70000, 1]]))),
+      /unknown_claim/,
+    );
   });
 
   it('decodeSign1 errors carry the failure code', () => {
@@ -235,6 +304,13 @@ describe('THREATS 8: signature-format attacks are refused as malformed with a pr
 
   it('decodeClaims returns the holder key and defaults', () => {
     const c = decodeClaims(encodeCanonical(claimsMap()));
-    expect(c).toMatchObject({ aud: [LOCK], role: 'guest', uses: null, delegateDepth: 0, chain: null, schedules: [] });
+    expect(c).toMatchObject({
+      aud: [LOCK],
+      role: 'guest',
+      uses: null,
+      delegateDepth: 0,
+      chain: null,
+      schedules: [],
+    });
   });
 });

@@ -56,11 +56,18 @@ export function makeEnv(): Env {
 
 /** Defaults: a guest eKey for LOCK, valid T0-1h .. T0+1d. */
 export function mint(env: Env, issuer: KeyPair, holder: KeyPair, over: Partial<MintSpec> = {}): Uint8Array {
-  return mintEkey(issuer, { holder: holder.publicRaw, aud: LOCK, from: T0 - HOUR, until: T0 + DAY, ...over }, env.random);
+  return mintEkey(
+    issuer,
+    { holder: holder.publicRaw, aud: LOCK, from: T0 - HOUR, until: T0 + DAY, ...over },
+    env.random,
+  );
 }
 
 /** owner -> admin (may delegate 2 more levels) -> guest. */
-export function adminChain(env: Env, over: Partial<MintSpec> = {}): { adminKey: Uint8Array; guestKey: Uint8Array } {
+export function adminChain(
+  env: Env,
+  over: Partial<MintSpec> = {},
+): { adminKey: Uint8Array; guestKey: Uint8Array } {
   const adminKey = mint(env, owner, admin, { role: 'admin', delegateDepth: 2, until: T0 + 7 * DAY });
   const guestKey = mint(env, admin, guest, { chain: adminKey, ...over });
   return { adminKey, guestKey };

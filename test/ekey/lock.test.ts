@@ -27,13 +27,22 @@ beforeEach(() => {
 afterEach(() => cleanup(f));
 
 const mint = (issuer: KeyPair, holder: KeyPair, over: Partial<MintSpec> = {}): Uint8Array =>
-  mintEkey(issuer, { holder: holder.publicRaw, aud: 'front-door', from: T0 - HOUR, until: T0 + DAY, ...over }, f.random);
+  mintEkey(
+    issuer,
+    { holder: holder.publicRaw, aud: 'front-door', from: T0 - HOUR, until: T0 + DAY, ...over },
+    f.random,
+  );
 const cti = (token: Uint8Array): Uint8Array => decodeClaims(decodeSign1(token).payload).cti;
 
 /** What a phone does: ask for a challenge, sign the proof with the holder key, present. */
 function present(lock: Lock, token: Uint8Array, holder: KeyPair, command: 'unlock' | 'lock' = 'unlock') {
   const challenge = lock.ekeyChallenge('phone');
-  const signature = signProof(holder.privateKey, { challenge, lockId: 'front-door', command, cti: cti(token) });
+  const signature = signProof(holder.privateKey, {
+    challenge,
+    lockId: 'front-door',
+    command,
+    cti: cti(token),
+  });
   return lock.presentEkey(token, { challenge, signature, session: 'phone' }, command);
 }
 
@@ -56,9 +65,17 @@ describe('presentEkey', () => {
 
   it('a valid eKey without the holder key opens nothing (no proof, proof by another key, replayed proof)', () => {
     const token = mint(owner, guest);
-    expect(f.lock.presentEkey(token, null)).toMatchObject({ granted: false, reason: 'proof_of_possession_failed' });
+    expect(f.lock.presentEkey(token, null)).toMatchObject({
+      granted: false,
+      reason: 'proof_of_possession_failed',
+    });
     const challenge = f.lock.ekeyChallenge();
-    const forged = signProof(stranger.privateKey, { challenge, lockId: 'front-door', command: 'unlock', cti: cti(token) });
+    const forged = signProof(stranger.privateKey, {
+      challenge,
+      lockId: 'front-door',
+      command: 'unlock',
+      cti: cti(token),
+    });
     expect(f.lock.presentEkey(token, { challenge, signature: forged })).toMatchObject({
       granted: false,
       reason: 'proof_of_possession_failed',
@@ -66,11 +83,27 @@ describe('presentEkey', () => {
     });
     // THREATS 1/2: the real holder's proof, captured and replayed, after the challenge was consumed.
     const c2 = f.lock.ekeyChallenge();
-    const good = { challenge: c2, signature: signProof(guest.privateKey, { challenge: c2, lockId: 'front-door', command: 'unlock', cti: cti(token) }) };
+    const good = {
+      challenge: c2,
+      signature: signProof(guest.privateKey, {
+        challenge: c2,
+        lockId: 'front-door',
+        command: 'unlock',
+        cti: cti(token),
+      }),
+    };
     expect(f.lock.presentEkey(token, good).granted).toBe(true);
-    expect(f.lock.presentEkey(token, good)).toMatchObject({ granted: false, reason: 'proof_of_possession_failed', detail: 'challenge unknown' });
+    expect(f.lock.presentEkey(token, good)).toMatchObject({
+      granted: false,
+      reason: 'proof_of_possession_failed',
+      detail: 'challenge unknown',
+    });
     expect(f.board.drives).toEqual(['unlocked']);
-    expect(lastAudit(f.lock)).toMatchObject({ kind: 'LockOperationError', reason: 'proof_of_possession_failed', credential: { type: 'ekey' } });
+    expect(lastAudit(f.lock)).toMatchObject({
+      kind: 'LockOperationError',
+      reason: 'proof_of_possession_failed',
+      credential: { type: 'ekey' },
+    });
   });
 
   it('THREATS 2/3: only the last challenge is valid; a proof for another lock or command fails', () => {
@@ -79,36 +112,59 @@ describe('presentEkey', () => {
     const fresh = f.lock.ekeyChallenge();
     const sign = (challenge: Uint8Array, lockId = 'front-door', command = 'unlock') =>
       signProof(guest.privateKey, { challenge, lockId, command, cti: cti(token) });
-    expect(f.lock.presentEkey(token, { challenge: old, signature: sign(old) })).toMatchObject({ detail: 'challenge stale' });
-    expect(f.lock.presentEkey(token, { challenge: fresh, signature: sign(fresh, 'back-door') })).toMatchObject({
+    expect(f.lock.presentEkey(token, { challenge: old, signature: sign(old) })).toMatchObject({
+      detail: 'challenge stale',
+    });
+    expect(
+      f.lock.presentEkey(token, { challenge: fresh, signature: sign(fresh, 'back-door') }),
+    ).toMatchObject({
       reason: 'proof_of_possession_failed',
     });
     const c3 = f.lock.ekeyChallenge();
-    expect(f.lock.presentEkey(token, { challenge: c3, signature: sign(c3, 'front-door', 'lock') }, 'unlock')).toMatchObject({
+    expect(
+      f.lock.presentEkey(token, { challenge: c3, signature: sign(c3, 'front-door', 'lock') }, 'unlock'),
+    ).toMatchObject({
       reason: 'proof_of_possession_failed',
     });
     const c4 = f.lock.ekeyChallenge();
     f.clock.advance(31_000);
-    expect(f.lock.presentEkey(token, { challenge: c4, signature: sign(c4) })).toMatchObject({ detail: 'challenge expired' });
+    expect(f.lock.presentEkey(token, { challenge: c4, signature: sign(c4) })).toMatchObject({
+      detail: 'challenge expired',
+    });
   });
 
   it('refusals from verification carry their reason and are audited', () => {
-    expect(present(f.lock, mint(stranger, guest), guest)).toMatchObject({ granted: false, reason: 'untrusted_issuer' });
-    expect(present(f.lock, mint(owner, guest, { aud: 'back-door' }), guest)).toMatchObject({ reason: 'wrong_lock' });
+    expect(present(f.lock, mint(stranger, guest), guest)).toMatchObject({
+      granted: false,
+      reason: 'untrusted_issuer',
+    });
+    expect(present(f.lock, mint(owner, guest, { aud: 'back-door' }), guest)).toMatchObject({
+      reason: 'wrong_lock',
+    });
     f.clock.advance(DAY);
     expect(present(f.lock, mint(owner, guest), guest)).toMatchObject({ reason: 'expired' });
-    expect(lastAudit(f.lock)).toMatchObject({ kind: 'LockOperationError', reason: 'expired', userIndex: null });
+    expect(lastAudit(f.lock)).toMatchObject({
+      kind: 'LockOperationError',
+      reason: 'expired',
+      userIndex: null,
+    });
     expect(f.board.drives).toEqual([]);
   });
 
   it('the engine rules still apply: Privacy mode refuses an eKey', () => {
     f.lock.updateSettings(ownerIndex, { operatingMode: 'Privacy' });
-    expect(present(f.lock, mint(owner, guest), guest)).toMatchObject({ granted: false, reason: 'mode_restricted' });
+    expect(present(f.lock, mint(owner, guest), guest)).toMatchObject({
+      granted: false,
+      reason: 'mode_restricted',
+    });
   });
 
   it('an unknown clock refuses eKeys (time_unknown)', () => {
     f.clock.forgetTime();
-    expect(present(f.lock, mint(owner, guest), guest)).toMatchObject({ granted: false, reason: 'time_unknown' });
+    expect(present(f.lock, mint(owner, guest), guest)).toMatchObject({
+      granted: false,
+      reason: 'time_unknown',
+    });
   });
 });
 
@@ -120,7 +176,8 @@ describe('THREATS 19: one-time eKey', () => {
     f.board.driveBolt = (target, done) => {
       // Power cut at the moment the motor starts: what is on disk right now?
       const db = new Database(path.join(f.dir, 'keyway.db'), { readonly: true });
-      usedBeforeMotor = (db.prepare('SELECT used FROM ekey_uses').get() as { used: number } | undefined)?.used === 1;
+      usedBeforeMotor =
+        (db.prepare('SELECT used FROM ekey_uses').get() as { used: number } | undefined)?.used === 1;
       db.close();
       drive(target, done);
     };
@@ -138,7 +195,6 @@ describe('THREATS 19: one-time eKey', () => {
   });
 });
 
-
 describe('revocation through the lock', () => {
   it('THREATS 16: an admin user revokes; the old eKey is refused, also after a restart', () => {
     const token = mint(owner, guest);
@@ -152,11 +208,17 @@ describe('revocation through the lock', () => {
 
   it('a guest user cannot revoke; a signed revocation from the issuing admin is accepted', () => {
     const g = f.lock.addUser(ownerIndex, { role: 'guest', validUntil: T0 + DAY }).index;
-    expect(() => f.lock.revokeEkey(g, { kind: 'holder', id: guest.publicRaw, until: null })).toThrow(/not_authorized/);
+    expect(() => f.lock.revokeEkey(g, { kind: 'holder', id: guest.publicRaw, until: null })).toThrow(
+      /not_authorized/,
+    );
     const adminKey = mint(owner, admin, { role: 'admin', delegateDepth: 1, until: T0 + 7 * DAY });
     const guestKey = mint(admin, guest, { chain: adminKey });
     expect(present(f.lock, guestKey, guest).granted).toBe(true);
-    const r = mintRevocation(admin, { kind: 'cti', id: cti(guestKey), chain: adminKey, evidence: guestKey, issuedAt: T0 }, f.random);
+    const r = mintRevocation(
+      admin,
+      { kind: 'cti', id: cti(guestKey), chain: adminKey, evidence: guestKey, issuedAt: T0 },
+      f.random,
+    );
     expect(f.lock.presentRevocation(r)).toEqual({ granted: true });
     expect(present(f.lock, guestKey, guest)).toMatchObject({ granted: false, reason: 'revoked' });
   });

@@ -28,17 +28,26 @@ describe('derivation', () => {
       key.mint({ variant: 'hourly', from: T0 + HOUR, hours: 3 }, 'UTC').pin,
       key.mint({ variant: 'once', from: T0 }, 'UTC').pin,
       new OfflinePinKey(secret, 'back-door').mint({ variant: 'hourly', from: T0, hours: 3 }, 'UTC').pin,
-      new OfflinePinKey(new Uint8Array(32), 'front-door').mint({ variant: 'hourly', from: T0, hours: 3 }, 'UTC').pin,
+      new OfflinePinKey(new Uint8Array(32), 'front-door').mint(
+        { variant: 'hourly', from: T0, hours: 3 },
+        'UTC',
+      ).pin,
     ];
     for (const o of others) expect(o).not.toBe(a.pin);
     expect(hex(a.id)).toHaveLength(16);
   });
 
   it('refuses bad parameters', () => {
-    expect(() => key.mint({ variant: 'hourly', from: T0, hours: MAX_HOURS + 1 }, 'UTC')).toThrow(/hours must be 1..72/);
+    expect(() => key.mint({ variant: 'hourly', from: T0, hours: MAX_HOURS + 1 }, 'UTC')).toThrow(
+      /hours must be 1..72/,
+    );
     expect(() => key.mint({ variant: 'hourly', from: T0, hours: 0 }, 'UTC')).toThrow(/hours/);
-    expect(() => key.mint({ variant: 'daily', fromDate: '2025-01-01', untilDate: '2025-02-01' }, 'UTC')).toThrow(/1..31 days/);
-    expect(() => key.mint({ variant: 'daily', fromDate: '2025-02-30', untilDate: '2025-03-01' }, 'UTC')).toThrow(/does not exist/);
+    expect(() =>
+      key.mint({ variant: 'daily', fromDate: '2025-01-01', untilDate: '2025-02-01' }, 'UTC'),
+    ).toThrow(/1..31 days/);
+    expect(() =>
+      key.mint({ variant: 'daily', fromDate: '2025-02-30', untilDate: '2025-03-01' }, 'UTC'),
+    ).toThrow(/does not exist/);
     expect(() => new OfflinePinKey(new Uint8Array(16), 'x')).toThrow(/32 bytes/);
   });
 });
@@ -47,7 +56,12 @@ describe('the lock search', () => {
   it('hourly: valid from the rounded start hour up to (not including) the end', () => {
     const m = key.mint({ variant: 'hourly', from: T0, hours: 2 }, 'UTC');
     expect(key.match(m.pin, T0 - 1, 'UTC')).toBeNull();
-    expect(key.match(m.pin, T0, 'UTC')).toEqual({ variant: 'hourly', id: m.id, from: T0, until: T0 + 2 * HOUR });
+    expect(key.match(m.pin, T0, 'UTC')).toEqual({
+      variant: 'hourly',
+      id: m.id,
+      from: T0,
+      until: T0 + 2 * HOUR,
+    });
     expect(key.match(m.pin, T0 + 2 * HOUR - 1, 'UTC')?.variant).toBe('hourly');
     expect(key.match(m.pin, T0 + 2 * HOUR, 'UTC')).toBeNull();
   });
@@ -58,7 +72,10 @@ describe('the lock search', () => {
   });
 
   it('daily-bound: every day of the range in the lock zone, both ends included', () => {
-    const m = key.mint({ variant: 'daily', fromDate: '2025-01-06', untilDate: '2025-01-08' }, 'Europe/Berlin');
+    const m = key.mint(
+      { variant: 'daily', fromDate: '2025-01-06', untilDate: '2025-01-08' },
+      'Europe/Berlin',
+    );
     const berlinMidnight = Date.UTC(2025, 0, 5, 23, 0);
     expect(m.from).toBe(berlinMidnight);
     expect(m.until).toBe(berlinMidnight + 3 * 24 * HOUR);

@@ -44,7 +44,12 @@ describe('ChallengeIssuer', () => {
 
 describe('proof messages', () => {
   const holder = keyPairFromSeed(vectorSeed);
-  const f = { challenge: new Uint8Array(16).fill(1), lockId: 'lock-a', command: 'unlock', cti: new Uint8Array(16).fill(2) };
+  const f = {
+    challenge: new Uint8Array(16).fill(1),
+    lockId: 'lock-a',
+    command: 'unlock',
+    cti: new Uint8Array(16).fill(2),
+  };
 
   it('is the deterministic CBOR array with the domain separator', () => {
     expect(Buffer.from(proofMessage(f)).toString('hex')).toBe(
@@ -75,10 +80,28 @@ describe('keys', () => {
   it('COSE_Key round trip; wrong kty/crv/length refused', () => {
     const raw = keyPairFromSeed(vectorSeed).publicRaw;
     const ck = coseKey(raw);
-    expect(Buffer.from(encodeCanonical(ck)).toString('hex')).toBe(`a3010120062158 20${vectorPub}`.replace(/ /g, ''));
+    expect(Buffer.from(encodeCanonical(ck)).toString('hex')).toBe(
+      `a3010120062158 20${vectorPub}`.replace(/ /g, ''),
+    );
     expect(parseCoseKey(ck)).toEqual({ ok: true, raw });
-    expect(parseCoseKey(new Map<number, CborValue>([[COSE_KEY.kty, 2], [COSE_KEY.crv, 6], [COSE_KEY.x, raw]]))).toMatchObject({ ok: false });
-    expect(parseCoseKey(new Map<number, CborValue>([[COSE_KEY.kty, 1], [COSE_KEY.crv, 6], [COSE_KEY.x, raw.subarray(1)]]))).toMatchObject({
+    expect(
+      parseCoseKey(
+        new Map<number, CborValue>([
+          [COSE_KEY.kty, 2],
+          [COSE_KEY.crv, 6],
+          [COSE_KEY.x, raw],
+        ]),
+      ),
+    ).toMatchObject({ ok: false });
+    expect(
+      parseCoseKey(
+        new Map<number, CborValue>([
+          [COSE_KEY.kty, 1],
+          [COSE_KEY.crv, 6],
+          [COSE_KEY.x, raw.subarray(1)],
+        ]),
+      ),
+    ).toMatchObject({
       ok: false,
       why: 'COSE_Key x is not 32 bytes',
     });
@@ -93,7 +116,8 @@ describe('keys', () => {
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
       const loaded = loadKeyFile(file);
       expect(loaded.kind).toBe('private');
-      if (loaded.kind === 'private') expect(Buffer.from(loaded.pair.publicRaw).toString('hex')).toBe(vectorPub);
+      if (loaded.kind === 'private')
+        expect(Buffer.from(loaded.pair.publicRaw).toString('hex')).toBe(vectorPub);
       fs.chmodSync(file, 0o644);
       loadKeyFile(file);
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);

@@ -98,7 +98,20 @@ describe('THREATS 5: tampering with any signed field breaks the signature', () =
     ['role', CLAIM.role, 'owner'],
     ['lock id (aud)', CLAIM.aud, 'lock-b'],
     ['uses', CLAIM.uses, 1000],
-    ['holder key', CLAIM.cnf, new Map([[1, new Map<number, CborValue>([[1, 1], [-1, 6], [-2, stranger.publicRaw]])]])],
+    [
+      'holder key',
+      CLAIM.cnf,
+      new Map([
+        [
+          1,
+          new Map<number, CborValue>([
+            [1, 1],
+            [-1, 6],
+            [-2, stranger.publicRaw],
+          ]),
+        ],
+      ]),
+    ],
   ])('%s', (_name, label, value) => {
     const token = mint(env, owner, guest, { uses: 2, schedules: [parseWeekly('mon 09:00-17:00')] });
     const claims = decodeClaimsMap(decodeSign1(token).payload);
@@ -152,7 +165,14 @@ describe('THREATS 7: forged, self-signed and revoked issuers', () => {
     const token = mint(env, stranger, guest);
     const m = decodeClaimsMap(decodeSign1(token).payload);
     m.set(CLAIM.iss, keyId(owner.publicRaw));
-    const resigned = encodeCanonical(new Tagged(18, [decodeSign1(token).protectedBytes, new Map(), encodeCanonical(m), decodeSign1(token).signature]));
+    const resigned = encodeCanonical(
+      new Tagged(18, [
+        decodeSign1(token).protectedBytes,
+        new Map(),
+        encodeCanonical(m),
+        decodeSign1(token).signature,
+      ]),
+    );
     expect(verdict(resigned)).toBe('bad_signature');
   });
 
@@ -215,7 +235,12 @@ describe('delegation chains', () => {
     ['an earlier start', { from: T0 - 2 * HOUR }],
     ['a later end', { until: T0 + 8 * DAY }],
   ])('a child with %s widens rights', (_n, over) => {
-    const a = mint(env, owner, admin, { role: 'admin', delegateDepth: 2, from: T0 - HOUR, until: T0 + 7 * DAY });
+    const a = mint(env, owner, admin, {
+      role: 'admin',
+      delegateDepth: 2,
+      from: T0 - HOUR,
+      until: T0 + 7 * DAY,
+    });
     expect(verdict(mint(env, admin, guest, { chain: a, ...over }))).toBe('chain_widens_rights');
   });
 
@@ -227,11 +252,15 @@ describe('delegation chains', () => {
   });
 
   it('schedules: a wider child schedule is refused statically; the parent schedule also applies at use', () => {
-    const a = mint(env, owner, admin, { role: 'admin', delegateDepth: 1, schedules: [parseWeekly('mon-fri 08:00-18:00')] });
+    const a = mint(env, owner, admin, {
+      role: 'admin',
+      delegateDepth: 1,
+      schedules: [parseWeekly('mon-fri 08:00-18:00')],
+    });
     expect(verdict(mint(env, admin, guest, { chain: a }))).toBe('chain_widens_rights'); // none = always
-    expect(verdict(mint(env, admin, guest, { chain: a, schedules: [parseWeekly('mon-sat 09:00-12:00')] }))).toBe(
-      'chain_widens_rights',
-    );
+    expect(
+      verdict(mint(env, admin, guest, { chain: a, schedules: [parseWeekly('mon-sat 09:00-12:00')] })),
+    ).toBe('chain_widens_rights');
     const inside = mint(env, admin, guest, { chain: a, schedules: [parseWeekly('mon,thu 09:00-17:00')] });
     expect(verdict(inside)).toBe('granted');
     expect(verdict(inside, { now: T0 + 6 * HOUR })).toBe('outside_schedule'); // Monday 18:00
@@ -241,10 +270,19 @@ describe('delegation chains', () => {
     const night = parseWeekly('fri 22:00-06:00');
     expect(schedulesWithin([parseWeekly('fri-sat')], [night])).toBe(true);
     expect(schedulesWithin([parseWeekly('fri')], [night])).toBe(false);
-    expect(schedulesWithin([parseWeekly('sun 20:00-23:59'), parseWeekly('mon 00:00-08:00')], [parseWeekly('sun 22:00-07:00')])).toBe(true);
+    expect(
+      schedulesWithin(
+        [parseWeekly('sun 20:00-23:59'), parseWeekly('mon 00:00-08:00')],
+        [parseWeekly('sun 22:00-07:00')],
+      ),
+    ).toBe(true);
     const yd = { kind: 'yearday' as const, from: '2025-01-01T00:00', until: '2025-01-31T23:59' };
-    expect(schedulesWithin([yd], [{ kind: 'yearday', from: '2025-01-05T00:00', until: '2025-01-06T00:00' }])).toBe(true);
-    expect(schedulesWithin([yd], [{ kind: 'yearday', from: '2024-12-31T00:00', until: '2025-01-06T00:00' }])).toBe(false);
+    expect(
+      schedulesWithin([yd], [{ kind: 'yearday', from: '2025-01-05T00:00', until: '2025-01-06T00:00' }]),
+    ).toBe(true);
+    expect(
+      schedulesWithin([yd], [{ kind: 'yearday', from: '2024-12-31T00:00', until: '2025-01-06T00:00' }]),
+    ).toBe(false);
     expect(schedulesWithin([], [night])).toBe(true);
   });
 
@@ -259,19 +297,20 @@ describe('delegation chains', () => {
   });
 });
 
-
 describe('THREATS 16 and cascading revocation', () => {
   it('revoking a guest cti refuses the old eKey', () => {
     const { guestKey } = adminChain(env);
     expect(verdict(guestKey)).toBe('granted');
-    const cti = (env.verifier.verify(guestKey, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey.claims.cti;
+    const cti = (env.verifier.verify(guestKey, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey
+      .claims.cti;
     env.store.addRevocation({ kind: 'cti', id: cti, until: T0 + DAY }, T0);
     expect(verdict(guestKey)).toBe('revoked');
   });
 
   it('revoking the admin (parent) cti refuses every eKey it issued', () => {
     const { adminKey, guestKey } = adminChain(env);
-    const cti = (env.verifier.verify(adminKey, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey.claims.cti;
+    const cti = (env.verifier.verify(adminKey, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey
+      .claims.cti;
     env.store.addRevocation({ kind: 'cti', id: cti, until: null }, T0);
     const d = env.verifier.verify(guestKey, env.ctx());
     expect(d).toMatchObject({ granted: false, reason: 'revoked', detail: 'chain link 0: eKey id revoked' });
@@ -291,7 +330,8 @@ describe('THREATS 16 and cascading revocation', () => {
 
   it('revocations are pruned only after the revoked key would have expired (+ tolerance)', () => {
     const token = mint(env, owner, guest, { until: T0 + DAY });
-    const cti = (env.verifier.verify(token, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey.claims.cti;
+    const cti = (env.verifier.verify(token, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey
+      .claims.cti;
     env.store.addRevocation({ kind: 'cti', id: cti, until: T0 + DAY }, T0);
     env.store.addRevocation({ kind: 'holder', id: stranger.publicRaw, until: null }, T0);
     expect(env.store.prune(T0 + DAY + 60_000, 60_000)).toBe(0);
@@ -315,7 +355,11 @@ describe('signed revocations', () => {
 
   it('the admin who issued a guest eKey may revoke it (with its own eKey and the guest eKey as evidence)', () => {
     const { adminKey, guestKey } = adminChain(env);
-    const r = mintRevocation(admin, { kind: 'cti', id: cti(guestKey), chain: adminKey, evidence: guestKey, issuedAt: T0 }, env.random);
+    const r = mintRevocation(
+      admin,
+      { kind: 'cti', id: cti(guestKey), chain: adminKey, evidence: guestKey, issuedAt: T0 },
+      env.random,
+    );
     const d = env.verifier.verifyRevocation(r, env.ctx());
     expect(d).toMatchObject({ granted: true, revocation: { kind: 'cti', until: T0 + DAY } });
   });
@@ -324,25 +368,51 @@ describe('signed revocations', () => {
     const { adminKey, guestKey } = adminChain(env);
     const other = mint(env, owner, member);
     const s = mintRevocation(stranger, { kind: 'cti', id: cti(guestKey), issuedAt: T0 }, env.random);
-    expect(env.verifier.verifyRevocation(s, env.ctx())).toMatchObject({ granted: false, reason: 'untrusted_issuer' });
-    const notHis = mintRevocation(admin, { kind: 'cti', id: cti(other), chain: adminKey, evidence: other, issuedAt: T0 }, env.random);
-    expect(env.verifier.verifyRevocation(notHis, env.ctx())).toMatchObject({ granted: false, reason: 'not_authorized' });
-    const noEvidence = mintRevocation(admin, { kind: 'cti', id: cti(guestKey), chain: adminKey, issuedAt: T0 }, env.random);
-    expect(env.verifier.verifyRevocation(noEvidence, env.ctx())).toMatchObject({ granted: false, reason: 'not_authorized' });
+    expect(env.verifier.verifyRevocation(s, env.ctx())).toMatchObject({
+      granted: false,
+      reason: 'untrusted_issuer',
+    });
+    const notHis = mintRevocation(
+      admin,
+      { kind: 'cti', id: cti(other), chain: adminKey, evidence: other, issuedAt: T0 },
+      env.random,
+    );
+    expect(env.verifier.verifyRevocation(notHis, env.ctx())).toMatchObject({
+      granted: false,
+      reason: 'not_authorized',
+    });
+    const noEvidence = mintRevocation(
+      admin,
+      { kind: 'cti', id: cti(guestKey), chain: adminKey, issuedAt: T0 },
+      env.random,
+    );
+    expect(env.verifier.verifyRevocation(noEvidence, env.ctx())).toMatchObject({
+      granted: false,
+      reason: 'not_authorized',
+    });
     const good = mintRevocation(owner, { kind: 'holder', id: guest.publicRaw, issuedAt: T0 }, env.random);
     const msg = decodeSign1(good);
     const m = decodeClaimsMap(msg.payload);
     m.set(-65551, stranger.publicRaw);
-    const tampered = encodeCanonical(new Tagged(18, [msg.protectedBytes, msg.unprotected, encodeCanonical(m), msg.signature]));
-    expect(env.verifier.verifyRevocation(tampered, env.ctx())).toMatchObject({ granted: false, reason: 'bad_signature' });
-    expect(env.verifier.verifyRevocation(guestKey, env.ctx())).toMatchObject({ granted: false, reason: 'malformed' });
+    const tampered = encodeCanonical(
+      new Tagged(18, [msg.protectedBytes, msg.unprotected, encodeCanonical(m), msg.signature]),
+    );
+    expect(env.verifier.verifyRevocation(tampered, env.ctx())).toMatchObject({
+      granted: false,
+      reason: 'bad_signature',
+    });
+    expect(env.verifier.verifyRevocation(guestKey, env.ctx())).toMatchObject({
+      granted: false,
+      reason: 'malformed',
+    });
   });
 });
 
 describe('uses and the cache', () => {
   it('uses are counted per link; the count is checked every time, cached or not', () => {
     const token = mint(env, owner, guest, { uses: 2 });
-    const cti = (env.verifier.verify(token, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey.claims.cti;
+    const cti = (env.verifier.verify(token, env.ctx()) as { ekey: { claims: { cti: Uint8Array } } }).ekey
+      .claims.cti;
     env.store.recordUse(cti, T0 + DAY);
     expect(verdict(token)).toBe('granted');
     env.store.recordUse(cti, T0 + DAY);

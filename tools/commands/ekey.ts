@@ -138,7 +138,8 @@ function lockStateFromDir(dir: string): { store: EkeyStore; settings: Settings; 
     throw new CliError(`--data: cannot open ${file}`);
   }
   try {
-    const row = db.prepare("SELECT value FROM meta WHERE key = 'settings'").get() as { value: string } | undefined;
+    const row = db.prepare("SELECT value FROM meta WHERE key = 'settings'").get() as
+      { value: string } | undefined;
     if (row === undefined) throw new CliError(`--data: ${file} has no settings`);
     const settings = JSON.parse(row.value) as Settings;
     const store = new EkeyStore(db);
@@ -165,7 +166,10 @@ export function register(program: Command): void {
     .option('--weekly <window>', "weekly window, e.g. 'mon,thu 09:00-12:00' (repeatable)", collect, [])
     .option('--uses <n>', 'number of unlocks allowed')
     .option('--methods <list>', `allowed methods (${METHODS.join(', ')})`, 'app')
-    .option('--may-delegate [depth]', 'the holder may issue eKeys within its own rights (levels below, default 1)')
+    .option(
+      '--may-delegate [depth]',
+      'the holder may issue eKeys within its own rights (levels below, default 1)',
+    )
     .option('--chain <file>', "the issuer's own eKey (when the issuer is not the lock owner)")
     .option('--tz <zone>', 'zone for local times in --from/--until', 'UTC')
     .requiredOption('--out <file>', 'eKey file to write')
@@ -174,11 +178,13 @@ export function register(program: Command): void {
       const issuerFile = loadKeyFileCli(flags.issuer as string);
       if (issuerFile.kind !== 'private') throw new CliError('--issuer: needs a private key file');
       const from = parseTimeArg('--from', flags.from as string, tz);
-      const until = flags.until === undefined ? from + 86_400_000 : parseTimeArg('--until', flags.until as string, tz);
+      const until =
+        flags.until === undefined ? from + 86_400_000 : parseTimeArg('--until', flags.until as string, tz);
       const role = flags.role as Role;
       if (!ROLES.includes(role)) throw new CliError(`--role: one of ${ROLES.join(', ')}`);
       const methods = (flags.methods as string).split(',') as Method[];
-      for (const m of methods) if (!METHODS.includes(m)) throw new CliError(`--methods: unknown method "${m}"`);
+      for (const m of methods)
+        if (!METHODS.includes(m)) throw new CliError(`--methods: unknown method "${m}"`);
       let uses: number | null = null;
       if (flags.uses !== undefined) {
         uses = Number(flags.uses);
@@ -213,7 +219,9 @@ export function register(program: Command): void {
         );
         fs.writeFileSync(flags.out as string, token);
         const c = decodeClaims(decodeSign1(token).payload);
-        process.stdout.write(`wrote ${flags.out as string} (${token.length} bytes)\n${humanClaims(c, '  ')}\n`);
+        process.stdout.write(
+          `wrote ${flags.out as string} (${token.length} bytes)\n${humanClaims(c, '  ')}\n`,
+        );
       } catch (err) {
         if (isKeywayError(err)) throw new CliError(strip(err.message));
         throw err;
@@ -244,7 +252,8 @@ export function register(program: Command): void {
       process.stdout.write(`${humanClaims(links.at(-1)!.claims, '  ')}\n`);
       if (links.length > 1) {
         process.stdout.write(`chain (issued by, root first):\n`);
-        for (const [i, l] of links.slice(0, -1).entries()) process.stdout.write(`  link ${i}:\n${humanClaims(l.claims, '    ')}\n`);
+        for (const [i, l] of links.slice(0, -1).entries())
+          process.stdout.write(`  link ${i}:\n${humanClaims(l.claims, '    ')}\n`);
       }
     });
 
@@ -252,8 +261,16 @@ export function register(program: Command): void {
     .command('verify')
     .description("run the lock's verification (signature, chain, trust, revocation, time, schedule, uses)")
     .argument('<file>', 'eKey file')
-    .option('--data <dir>', "a lock's data directory: its trust anchors, revocations, use counts and settings")
-    .option('--trust <pubkey>', 'owner public key (hex or key file) instead of --data (repeatable)', collect, [])
+    .option(
+      '--data <dir>',
+      "a lock's data directory: its trust anchors, revocations, use counts and settings",
+    )
+    .option(
+      '--trust <pubkey>',
+      'owner public key (hex or key file) instead of --data (repeatable)',
+      collect,
+      [],
+    )
     .option('--at <time>', 'lock time to verify at (default now)')
     .option('--lock <id>', "this lock's id (default: the lock's in --data, else the token's first audience)")
     .option('--tz <zone>', "the lock's time zone (default: the lock's in --data, else UTC)")

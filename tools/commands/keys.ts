@@ -46,7 +46,8 @@ export function register(program: Command): void {
     .option('--force', 'overwrite existing files')
     .action((flags: { out: string; force?: boolean }) => {
       for (const f of [flags.out, `${flags.out}.pub`]) {
-        if (fs.existsSync(f) && flags.force !== true) throw new CliError(`${f} exists (use --force to overwrite)`);
+        if (fs.existsSync(f) && flags.force !== true)
+          throw new CliError(`${f} exists (use --force to overwrite)`);
       }
       const pair = generateKeyPair();
       saveKeyFile(flags.out, pair);

@@ -38,7 +38,8 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'file to write')
     .option('--force', 'overwrite an existing file')
     .action((flags: { out: string; force?: boolean }) => {
-      if (fs.existsSync(flags.out) && flags.force !== true) throw new CliError(`${flags.out} exists (use --force)`);
+      if (fs.existsSync(flags.out) && flags.force !== true)
+        throw new CliError(`${flags.out} exists (use --force)`);
       writeFileAtomic(flags.out, secretFileText(new Uint8Array(randomBytes(32))), 0o600);
       process.stdout.write(`wrote ${flags.out} (0600)\n`);
     });
@@ -66,7 +67,9 @@ export function register(program: Command): void {
       } catch {
         throw new CliError(`cannot read ${flags.secret}`);
       }
-      const modes = [flags.hours !== undefined, flags.daily === true, flags.once === true].filter(Boolean).length;
+      const modes = [flags.hours !== undefined, flags.daily === true, flags.once === true].filter(
+        Boolean,
+      ).length;
       if (modes !== 1) throw new CliError('choose one of --hours N, --daily or --once');
       if (flags.from === undefined) throw new CliError('--from is required');
       let spec: OfflinePinSpec;
