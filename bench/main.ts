@@ -5,6 +5,7 @@ type Bench = { name: string; load: () => Promise<{ run: () => Promise<Record<str
 
 const benches: Bench[] = [
   // one line per area
+  { name: 'radio', load: () => import('./radio.ts') },
   { name: 'ekey', load: () => import('./ekey.ts') },
   { name: 'firmware', load: () => import('./firmware.ts') },
 ];

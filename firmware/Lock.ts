@@ -612,6 +612,17 @@ export class Lock {
     if (!(token instanceof Uint8Array)) throw new KeywayError('invalid_argument', 'an eKey token is bytes');
     const a = this.ekeys.admitEkey(token, proof, command, this.ekeyContext());
     if (!a.ok) return this.refuse(base, null, { type: 'ekey' }, a.reason, a.detail);
+    if (this.current.requirePinForRemote) {
+      // The setting asks for the acting user's own PIN with every remote lock/unlock (docs/firmware.md). An
+      // eKey holder is no stored user and has no PIN on this lock, so an eKey alone cannot satisfy it.
+      return this.refuse(
+        base,
+        null,
+        { type: 'ekey' },
+        'invalid_credential',
+        'PIN required for remote operation',
+      );
+    }
     const claims = a.ekey.claims;
     return this.present({
       ...base,

@@ -17,7 +17,22 @@ const commandModules: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./commands/trace.ts'),
 ];
 
+/**
+ * `keyway --help | head` closes the pipe early: stdout then fails with EPIPE, which is not an error of
+ * ours. Stop writing quietly (exit as the reader left us) instead of crashing on an unhandled 'error'.
+ */
+function ignoreEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') {
+      stream.write = (() => true) as typeof stream.write;
+      return;
+    }
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  ignoreEpipe(process.stdout);
   const program = new Command('keyway')
     .description('keyway: a virtual smart lock (credential engine, BLE GATT service, virtual radio)')
     .exitOverride()

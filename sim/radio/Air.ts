@@ -160,11 +160,10 @@ export class Air implements Medium {
       case 'disconnect': {
         const link = this.linkOf(node, msg.link);
         if (!link) return;
-        this.dropLink(
-          link,
-          msg.lost ? new Map() : new Map([[node, STATUS.LOCAL_HOST_TERMINATED]]),
-          msg.reason,
-        );
+        // The side that asked to disconnect hears 0x16; a lost link is 'reason' on both sides.
+        const local = new Map<Node, number>();
+        if (!msg.lost) local.set(node, STATUS.LOCAL_HOST_TERMINATED);
+        this.dropLink(link, local, msg.reason);
         return;
       }
       case 'enc': {

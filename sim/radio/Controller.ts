@@ -32,9 +32,18 @@ const HCI_VERSION = 0x09; // Bluetooth 5.0
 const MANUFACTURER = 0x05f1; // The Linux Foundation (used by emulators)
 const UNSUPPORTED_FEATURE = 0x11;
 /** Named (for traces) but not emulated: extended advertising/scanning, so noble stays on legacy commands. */
-const NOT_EMULATED: ReadonlySet<number> = new Set([OP.LE_SET_EXT_SCAN_PARAMS, OP.LE_SET_EXT_SCAN_ENABLE, OP.LE_EXT_CREATE_CONN]);
+const NOT_EMULATED: ReadonlySet<number> = new Set([
+  OP.LE_SET_EXT_SCAN_PARAMS,
+  OP.LE_SET_EXT_SCAN_ENABLE,
+  OP.LE_EXT_CREATE_CONN,
+]);
 /** Commands answered with Command Status (their result comes later as an event). */
-const STATUS_COMMANDS: ReadonlySet<number> = new Set([OP.DISCONNECT, OP.LE_CREATE_CONN, OP.LE_CONN_UPDATE, OP.LE_START_ENCRYPTION]);
+const STATUS_COMMANDS: ReadonlySet<number> = new Set([
+  OP.DISCONNECT,
+  OP.LE_CREATE_CONN,
+  OP.LE_CONN_UPDATE,
+  OP.LE_START_ENCRYPTION,
+]);
 
 export interface ControllerOptions {
   address: string;
@@ -180,7 +189,8 @@ export class Controller {
       if (b.length !== 4 + len) {
         // Declared and actual length disagree: the command cannot be trusted, but it is still answered,
         // in the event its kind calls for.
-        if (!OPCODE_NAMES.has(op) || NOT_EMULATED.has(op)) this.answer(op, { status: STATUS.UNKNOWN_COMMAND });
+        if (!OPCODE_NAMES.has(op) || NOT_EMULATED.has(op))
+          this.answer(op, { status: STATUS.UNKNOWN_COMMAND });
         else if (STATUS_COMMANDS.has(op)) this.answer(op, { status: STATUS.INVALID_PARAMETERS });
         else this.answer(op, { complete: status(STATUS.INVALID_PARAMETERS) });
         return null;

@@ -20,7 +20,7 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
 
 function reviver(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && '$hex' in value) {
-    const h = (value as { $hex: unknown }).$hex;
+    const h = value.$hex;
     if (typeof h !== 'string' || !/^(?:[0-9a-f]{2})*$/.test(h))
       throw new KeywayError('protocol', 'hub frame: bad $hex');
     return new Uint8Array(Buffer.from(h, 'hex'));

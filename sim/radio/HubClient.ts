@@ -70,7 +70,8 @@ export class HubClient implements Medium {
 
   async status(): Promise<HubStatus> {
     await this.ready;
-    if (!this.up || !this.socket) throw this.downErr ?? new KeywayError('not_found', `no radio hub at ${this.address}`);
+    if (!this.up || !this.socket)
+      throw this.downErr ?? new KeywayError('not_found', `no radio hub at ${this.address}`);
     const socket = this.socket;
     socket.ref(); // an answer is awaited: stay alive for it
     try {

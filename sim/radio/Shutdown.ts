@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { liveSockets } from './HciSocket.ts';
+import type { NativeLikeHciShape as NativeLikeHci } from './install.ts';
 import { pollTimers, stoppedPolls } from './install.ts';
 
 export interface ShutdownOptions {
@@ -17,22 +18,16 @@ export interface ShutdownOptions {
 
 const requireHere = createRequire(import.meta.url);
 
-interface NativeLikeHci {
-  _socket?: { stop?: () => void; write?: (b: Buffer) => void };
-  _mainHandle?: number | null;
-  _aclConnections?: Map<number, unknown>;
-}
-
 export async function shutdownBle(opts: ShutdownOptions = {}): Promise<void> {
   // Virtual controllers: end links and radio activity the way the hosts' exit handlers would.
   for (const s of liveSockets()) s.controller?.hostGone();
   // Real sockets (radio 'hci'): send the hosts' own Disconnect commands, then stop reading.
-  for (const hci of pollTimers.keys()) disconnectNative(hci as NativeLikeHci);
+  for (const hci of pollTimers.keys()) disconnectNative(hci);
   await new Promise((r) => setImmediate(r));
   for (const [hci, timer] of pollTimers) {
     clearTimeout(timer);
     stoppedPolls.add(hci);
-    (hci as NativeLikeHci)._socket?.stop?.();
+    hci._socket?.stop?.();
   }
   pollTimers.clear();
   for (const s of [...liveSockets()]) s.close();

@@ -5,6 +5,8 @@
 //   const noble = radio.loadNoble();
 //   ...
 //   await radio.close();                                        // ends bleno/noble; the process can exit
+import type BlenoModule from '@abandonware/bleno';
+import type * as NobleModule from '@abandonware/noble';
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -39,8 +41,8 @@ export { readBtsnoop, BtsnoopWriter } from './Btsnoop.ts';
 export { decodeTrace, formatTrace } from './TraceDecode.ts';
 export type { DecodedPacket } from './TraceDecode.ts';
 
-export type Bleno = typeof import('@abandonware/bleno');
-export type Noble = typeof import('@abandonware/noble');
+export type Bleno = typeof BlenoModule;
+export type Noble = typeof NobleModule;
 
 export interface VirtualRadioOptions {
   /** 'virtual' (default) emulates controllers; 'hci' / 'hci:N' uses the real native module (Linux). */

@@ -29,10 +29,17 @@ export const SOCKET_MODULES: ReadonlySet<string> = new Set([
 ]);
 const BLE_LIB = /[\\/]@abandonware[\\/](bleno|noble)[\\/]lib[\\/]/;
 
+/** What shutdown needs from a bleno/noble Hci instance (all optional: it is their private state). */
+export interface NativeLikeHciShape {
+  _socket?: { stop?: () => void; write?: (b: Buffer) => void };
+  _mainHandle?: number | null;
+  _aclConnections?: Map<number, unknown>;
+}
+
 /** Hci instances (bleno's and noble's) with the timer of their current isDevUp poll. */
-export const pollTimers = new Map<object, NodeJS.Timeout>();
+export const pollTimers = new Map<NativeLikeHciShape, NodeJS.Timeout>();
 /** Hci instances whose poll must not run again. */
-export const stoppedPolls = new WeakSet<object>();
+export const stoppedPolls = new WeakSet<NativeLikeHciShape>();
 
 let originalLoad: LoadFn | null = null;
 let mode: RadioMode = 'virtual';
@@ -61,7 +68,7 @@ export function installHook(m: RadioMode): void {
     const exported = orig.call(this, request, parent, isMain);
     if (request === './hci' && BLE_LIB.test(from)) patchPoll(exported);
     return exported;
-  } as LoadFn;
+  };
 }
 
 export function uninstallHook(): void {
@@ -76,9 +83,9 @@ const PATCHED = Symbol.for('keyway.radio.pollPatched');
 function patchPoll(exported: unknown): void {
   const proto = (exported as { prototype?: Record<string | symbol, unknown> } | null)?.prototype;
   if (!proto || typeof proto.pollIsDevUp !== 'function' || proto[PATCHED]) return;
-  const original = proto.pollIsDevUp as (this: object, ...a: unknown[]) => unknown;
+  const original = proto.pollIsDevUp as (this: NativeLikeHciShape, ...a: unknown[]) => unknown;
   proto[PATCHED] = true;
-  proto.pollIsDevUp = function (this: object, ...args: unknown[]): unknown {
+  proto.pollIsDevUp = function (this: NativeLikeHciShape, ...args: unknown[]): unknown {
     if (stoppedPolls.has(this)) return undefined;
     const realSetTimeout = globalThis.setTimeout;
     let captured: NodeJS.Timeout | null = null;

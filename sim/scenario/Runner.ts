@@ -253,6 +253,13 @@ function setup(world: World, s: Scenario): void {
       fail(at, 'a holiday', err);
     }
   }
+  for (const { kind, params, at } of s.sections ?? []) {
+    try {
+      kind.setup(params, world, ownerIndex);
+    } catch (err) {
+      fail(at, kind.name, err);
+    }
+  }
   world.settle();
 }
 

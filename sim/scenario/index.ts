@@ -1,8 +1,18 @@
 // The scenario runner's public surface (used by tools/commands/scenario.ts and by later issues' steps).
-export { parseScenario, loadScenario, type Scenario, type ParsedStep, type BoardSetup } from './parse.ts';
+export {
+  parseScenario,
+  loadScenario,
+  type Scenario,
+  type ParsedStep,
+  type ParsedSection,
+  type BoardSetup,
+} from './parse.ts';
 export { runScenario, type ScenarioResult, type StepResult, type RunOptions } from './Runner.ts';
 export {
   registerStep,
+  registerSection,
+  sectionKinds,
+  type SectionKind,
   stepKind,
   stepKinds,
   type StepKind,

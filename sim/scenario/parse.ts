@@ -7,7 +7,14 @@ import { readExpectation, type Expectation } from './expect.ts';
 import { Field, suggest, type PathSegment } from './Field.ts';
 import { registerBuiltinSteps } from './steps/index.ts';
 import { readSettingsPatch } from './steps/manage.ts';
-import { stepKind, stepKinds, type ParseContext, type StepKind } from './registry.ts';
+import {
+  sectionKinds,
+  stepKind,
+  stepKinds,
+  type ParseContext,
+  type SectionKind,
+  type StepKind,
+} from './registry.ts';
 import { ScenarioError, type Location } from './ScenarioError.ts';
 import { parseTimePoint } from './time.ts';
 import { readHoliday, readUserName, readUserPlan, type UserPlan } from './users.ts';
@@ -49,7 +56,15 @@ export interface Scenario {
   /** Declared users, the first owner first (it is created in setup mode; the others by createdBy). */
   users: Array<{ plan: UserPlan; at: Location }>;
   holidays: Array<{ holiday: HolidaySchedule; at: Location }>;
+  /** Registered top-level sections present in the file (e.g. eKey `keys:`), in registration order. */
+  sections?: ParsedSection[];
   steps: ParsedStep[];
+}
+
+export interface ParsedSection {
+  kind: SectionKind;
+  params: unknown;
+  at: Location;
 }
 
 const TOP_KEYS = ['name', 'description', 'lock', 'board', 'start', 'seed', 'users', 'holidays', 'steps'];
@@ -85,7 +100,7 @@ export function parseScenario(text: string, file: string): Scenario {
   }
   const root = Field.root(doc.toJS({ maxAliasCount: 100 }), file, lineLookup(doc, counter));
   if (!root.isMap()) root.fail('a scenario is a mapping with at least name and steps');
-  root.onlyKeys(TOP_KEYS);
+  root.onlyKeys([...TOP_KEYS, ...sectionKinds().map((k) => k.name)]);
 
   const name = root.at('name').required().nonEmptyString('a scenario name');
   const description = root.at('description').optString();
@@ -134,6 +149,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const ctx: ParseContext = {
     file,
     timeZone,
+    seed,
     users: known,
     userRef,
     time: (f) => parseTimePoint(f, timeZone),
@@ -149,6 +165,12 @@ export function parseScenario(text: string, file: string): Scenario {
     : [];
   if (holidays.length > 0 && users.length === 0)
     root.at('holidays').fail('holidays are added by the owner; declare one in users');
+
+  const sections: ParsedSection[] = [];
+  for (const kind of sectionKinds()) {
+    const sf = root.at(kind.name);
+    if (sf.present) sections.push({ kind, params: kind.parse(sf, ctx), at: sf.location() });
+  }
 
   const stepFields = root.at('steps').required().list();
   if (stepFields.length === 0) root.at('steps').fail('a scenario needs at least one step');
@@ -170,6 +192,7 @@ export function parseScenario(text: string, file: string): Scenario {
     holidays,
     steps,
   };
+  if (sections.length > 0) scenario.sections = sections;
   if (description !== undefined) scenario.description = description;
   return scenario;
 }
@@ -247,7 +270,9 @@ function readStep(f: Field, n: number, ctx: ParseContext): ParsedStep {
   const kind = actions[0] === undefined ? null : stepKind(actions[0])!;
   for (const k of keys) {
     if (RESERVED_STEP_KEYS.includes(k) || k === kind?.name || kind?.modifiers?.includes(k) === true) continue;
-    f.at(k).fail(`unknown step field "${k}"${suggest(k, [...names, ...RESERVED_STEP_KEYS])}`);
+    f.at(k).fail(
+      `unknown step field "${k}"${suggest(k, [...(kind?.modifiers ?? []), ...names, ...RESERVED_STEP_KEYS])}`,
+    );
   }
   if (kind === null && !f.at('expect').present) {
     f.fail(`a step needs an action (${names.join(', ')}) or an expect`);

@@ -7,6 +7,8 @@ import type { RunContext } from './RunContext.ts';
 export interface ParseContext {
   readonly file: string;
   readonly timeZone: string;
+  /** The scenario's seed (`seed:`, default its name): steps derive deterministic keys and secrets from it. */
+  readonly seed: string;
   /** Names of users that exist at this point of the scenario (declared, or added by an earlier step). */
   readonly users: Set<string>;
   /** Reads a user name that must be known at this point of the scenario (or checks `name`, reporting at field). */
@@ -68,4 +70,43 @@ export function stepKind(name: string): StepKind | undefined {
 
 export function stepKinds(): StepKind[] {
   return [...kinds.values()];
+}
+
+/**
+ * A top-level section besides the built-in ones (users, holidays, ...), e.g. `keys:` from the eKey steps. It is
+ * parsed after users and holidays, in registration order, and set up after them, before the first step.
+ */
+export interface SectionKind<P = unknown> {
+  /** The top-level key, e.g. "keys". */
+  readonly name: string;
+  /** One line for docs and errors. */
+  readonly summary: string;
+  /** Validates and converts the section at parse time (names file/field on error). */
+  parse(value: Field, ctx: ParseContext): P;
+  /** Performs the set-up on the new lock; `owner` is the first declared owner's index (null: none). */
+  setup(params: P, ctx: RunContext, owner: number | null): void;
+}
+
+const sections = new Map<string, SectionKind>();
+const BUILTIN_SECTIONS = [
+  'name',
+  'description',
+  'lock',
+  'board',
+  'start',
+  'seed',
+  'users',
+  'holidays',
+  'steps',
+];
+
+/** Adds a top-level section kind. Names are unique and may not shadow a built-in key. */
+export function registerSection<P>(kind: SectionKind<P>): void {
+  if (sections.has(kind.name) || BUILTIN_SECTIONS.includes(kind.name))
+    throw new Error(`scenario section "${kind.name}" is already registered`);
+  sections.set(kind.name, kind);
+}
+
+export function sectionKinds(): SectionKind[] {
+  return [...sections.values()];
 }

@@ -3,7 +3,7 @@ import type { LockEvent, LockStatus } from '../../firmware/index.ts';
 import type { TerminalCommand } from './commands.ts';
 import type { LockHost } from './LockHost.ts';
 
-/** Runs a command against the lock's board; `wait` and `quit` are the caller's business. */
+/** Runs a command against the lock's board; `wait`, `status`, `claim-press` and `quit` are the caller's. */
 export function applyCommand(host: LockHost, cmd: TerminalCommand): void {
   const board = host.board;
   switch (cmd.kind) {
@@ -33,6 +33,7 @@ export function applyCommand(host: LockHost, cmd: TerminalCommand): void {
       return;
     case 'wait':
     case 'status':
+    case 'claim-press':
     case 'quit':
     case 'none':
       return;

@@ -1,11 +1,14 @@
 // The line commands a terminal lock understands on stdin (without a TTY) — one per line:
 //   1234#  (keys: digits, # submits, * clears)   button   door open|close   battery 0-100   tamper on|off
 //   card HEXUID   fingerprint N   jam on|off|next   wait 5s   status   quit
+// and, for scripts and the control socket: keypad 1234#   claim-press (the claim gesture)
 import { parseDuration } from '../../firmware/index.ts';
 
 export type TerminalCommand =
   | { kind: 'keys'; keys: string }
   | { kind: 'button' }
+  /** The physical-presence gesture for claiming (the inside button held for the claim window). */
+  | { kind: 'claim-press' }
   | { kind: 'door'; open: boolean }
   | { kind: 'battery'; percent: number }
   | { kind: 'tamper'; on: boolean }
@@ -19,7 +22,7 @@ export type TerminalCommand =
 
 export const COMMAND_HELP =
   'commands: 1234# (keypad) | button | door open|close | battery N | tamper on|off | card UID | fingerprint N | ' +
-  'jam on|off|next | wait 5s | status | quit';
+  'jam on|off|next | wait 5s | status | claim-press | quit';
 
 const onOff = (word: string | undefined): boolean | null =>
   word === 'on' ? true : word === 'off' ? false : null;
@@ -33,6 +36,12 @@ export function parseCommand(line: string): TerminalCommand | { error: string } 
   const bad = (why: string): { error: string } => ({ error: `${why} (${COMMAND_HELP})` });
   if (extra !== undefined) return bad(`too many words in "${text}"`);
   switch (word) {
+    case 'keypad':
+      return arg !== undefined && /^[0-9#*]+$/.test(arg)
+        ? { kind: 'keys', keys: arg }
+        : bad('keypad needs keys: digits, # (enter) and * (clear), e.g. keypad 4071#');
+    case 'claim-press':
+      return arg === undefined ? { kind: 'claim-press' } : bad('claim-press takes no argument');
     case 'button':
     case 'b':
       return arg === undefined ? { kind: 'button' } : bad('button takes no argument');

@@ -41,40 +41,93 @@ describe('btsnoop', () => {
   });
 
   it('rejects files that are not H4 btsnoop, or are cut short', () => {
-    expect(() => readBtsnoop(Buffer.from('hello world, not a trace'), 'x')).toThrow('malformed: x: not a btsnoop file (bad magic)');
+    expect(() => readBtsnoop(Buffer.from('hello world, not a trace'), 'x')).toThrow(
+      'malformed: x: not a btsnoop file (bad magic)',
+    );
     const header = Buffer.from('6274736e6f6f7000' + '00000001' + '000007d1', 'hex');
     expect(() => readBtsnoop(header, 'm')).toThrow('unsupported datalink 2001');
     const good = Buffer.from('6274736e6f6f7000' + '00000001' + '000003ea', 'hex');
-    expect(() => readBtsnoop(Buffer.concat([good, Buffer.alloc(10)]), 't')).toThrow('truncated record header at byte 16');
+    expect(() => readBtsnoop(Buffer.concat([good, Buffer.alloc(10)]), 't')).toThrow(
+      'truncated record header at byte 16',
+    );
     const rec = Buffer.alloc(24);
     rec.writeUInt32BE(8, 4);
-    expect(() => readBtsnoop(Buffer.concat([good, rec, Buffer.alloc(3)]), 't')).toThrow('truncated record at byte 16');
-    expect(() => new BtsnoopWriter('/nonexistent-dir/x.btsnoop')).toThrow('cannot write trace file /nonexistent-dir/x.btsnoop');
+    expect(() => readBtsnoop(Buffer.concat([good, rec, Buffer.alloc(3)]), 't')).toThrow(
+      'truncated record at byte 16',
+    );
+    expect(() => new BtsnoopWriter('/nonexistent-dir/x.btsnoop')).toThrow(
+      'cannot write trace file /nonexistent-dir/x.btsnoop',
+    );
   });
 
   it('decodes commands, events and ATT/SMP, and never shows an LTK', () => {
     const ltk = '00112233445566778899aabbccddeeff';
     const recs = [
-      { received: false, commandOrEvent: true, timestampUs: 1_000_000n, originalLength: 0, packet: h('01 1920 1c 0100 0000000000000000 0000' + ltk) },
-      { received: true, commandOrEvent: true, timestampUs: 1_000_500n, originalLength: 0, packet: h('04 08 04 00 0100 01') },
-      { received: true, commandOrEvent: false, timestampUs: 1_001_000n, originalLength: 0, packet: h('02 0120 0900 0500 0400 0c 0c00 ff00') },
-      { received: false, commandOrEvent: false, timestampUs: 1_002_000n, originalLength: 0, packet: h('02 0100 0b00 0700 0600 01 03 00 01 10 00 01') },
-      { received: true, commandOrEvent: true, timestampUs: 1_003_000n, originalLength: 0, packet: h('04 05 04 00 0100 08') },
+      {
+        received: false,
+        commandOrEvent: true,
+        timestampUs: 1_000_000n,
+        originalLength: 0,
+        packet: h('01 1920 1c 0100 0000000000000000 0000' + ltk),
+      },
+      {
+        received: true,
+        commandOrEvent: true,
+        timestampUs: 1_000_500n,
+        originalLength: 0,
+        packet: h('04 08 04 00 0100 01'),
+      },
+      {
+        received: true,
+        commandOrEvent: false,
+        timestampUs: 1_001_000n,
+        originalLength: 0,
+        packet: h('02 0120 0900 0500 0400 0c 0c00 ff00'),
+      },
+      {
+        received: false,
+        commandOrEvent: false,
+        timestampUs: 1_002_000n,
+        originalLength: 0,
+        packet: h('02 0100 0b00 0700 0600 01 03 00 01 10 00 01'),
+      },
+      {
+        received: true,
+        commandOrEvent: true,
+        timestampUs: 1_003_000n,
+        originalLength: 0,
+        packet: h('04 05 04 00 0100 08'),
+      },
     ];
     const d = decodeTrace(recs);
-    expect(d.map((p) => p.name)).toEqual(['LE Start Encryption (0x2019)', 'Encryption Change', 'ACL ATT', 'ACL SMP', 'Disconnection Complete']);
+    expect(d.map((p) => p.name)).toEqual([
+      'LE Start Encryption (0x2019)',
+      'Encryption Change',
+      'ACL ATT',
+      'ACL SMP',
+      'Disconnection Complete',
+    ]);
     expect(d[0]!.fields).toEqual({ handle: 1, ediv: 0, ltk: '(16 bytes, not shown)' });
-    expect(d[2]!.fields).toMatchObject({ att: 'Read Blob Request', attHandle: 12, offset: 255, pb: 'first flushable' });
+    expect(d[2]!.fields).toMatchObject({
+      att: 'Read Blob Request',
+      attHandle: 12,
+      offset: 255,
+      pb: 'first flushable',
+    });
     expect(d[3]!.fields.smp).toBe('Pairing Request');
     expect(d[4]!.fields.reason).toBe('Connection Timeout (0x08)');
     expect(d.map((p) => p.time)).toEqual([0, 0.0005, 0.001, 0.002, 0.003]);
     const text = formatTrace(d);
     expect(text).not.toContain(ltk);
-    expect(text.split('\n')[1]).toBe('    2    0.000500 < Encryption Change  status=Success (0x00) handle=1 encrypted=true');
+    expect(text.split('\n')[1]).toBe(
+      '    2    0.000500 < Encryption Change  status=Success (0x00) handle=1 encrypted=true',
+    );
   });
 
   it('decodes advertising data structures', () => {
-    expect(decodeAd(h('020106 0309 6869 0303 f0ff 11066b0d0001c6a14b7a9c3e5a0000000001'.replace(/ /g, '')))).toEqual({
+    expect(
+      decodeAd(h('020106 0309 6869 0303 f0ff 11066b0d0001c6a14b7a9c3e5a0000000001'.replace(/ /g, ''))),
+    ).toEqual({
       flags: '0x6',
       name: 'hi',
       uuid16: 'fff0',

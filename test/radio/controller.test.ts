@@ -118,7 +118,9 @@ describe('controller: advertising and scanning', () => {
     // LE meta, len, subevent 02, 1 report, ADV_IND, public, address, 3 bytes of data, RSSI -50 (0xce)
     expect(hex(await scan.event(0x3e, 0x02))).toBe('043e0f020100' + '00' + P_WIRE + '03' + '020106' + 'ce');
     // SCAN_RSP (type 4) with the scan response data
-    expect(hex(await scan.event(0x3e, 0x02))).toBe('043e120201' + '04' + '00' + P_WIRE + '06' + '050974657374' + 'ce');
+    expect(hex(await scan.event(0x3e, 0x02))).toBe(
+      '043e120201' + '04' + '00' + P_WIRE + '06' + '050974657374' + 'ce',
+    );
     await advertise(per, '020106', '050974657374'); // same data again: filtered
     await settle();
     expect(scan.received.filter((b) => b[1] === 0x3e)).toHaveLength(0);
@@ -288,7 +290,9 @@ describe('controller: encryption', () => {
     expect(hex(await per.event(0x08))).toBe('0408040001' + '00' + '01');
     // the peripheral's raw socket also sees the LTK request and the kernel's reply completing
     expect((await per.event(0x3e, 0x05)).readUInt16LE(4)).toBe(1);
-    expect(hex(await per.next((b) => b[1] === 0x0e && b.readUInt16LE(4) === 0x201a))).toBe('040e06011a2000' + '0100');
+    expect(hex(await per.next((b) => b[1] === 0x0e && b.readUInt16LE(4) === 0x201a))).toBe(
+      '040e06011a2000' + '0100',
+    );
   });
 
   it('reports 0x06 PIN or Key Missing to the central and an LTK negative reply to the peripheral', async () => {
@@ -297,7 +301,9 @@ describe('controller: encryption', () => {
     const { per, cen } = await pair({ keys });
     await cen.cmd(0x2019, startEnc(ltk));
     expect(hex(await cen.event(0x08))).toBe('0408040601' + '00' + '00');
-    expect(hex(await per.next((b) => b[1] === 0x0e && b.readUInt16LE(4) === 0x201b))).toBe('040e06011b2000' + '0100');
+    expect(hex(await per.next((b) => b[1] === 0x0e && b.readUInt16LE(4) === 0x201b))).toBe(
+      '040e06011b2000' + '0100',
+    );
     await settle();
     expect(per.received.some((b) => b[1] === 0x08)).toBe(false);
   });

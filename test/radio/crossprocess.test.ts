@@ -9,7 +9,14 @@ import { installVirtualRadio, startHub } from '../../sim/radio/index.ts';
 import type { Hub, Noble, RadioHandle } from '../../sim/radio/index.ts';
 import type { Child } from './fixtures/children.ts';
 import { killChildren, spawnTs } from './fixtures/children.ts';
-import { connectAndDiscover, findPeripheral, nextNotification, pattern, until, within } from './fixtures/gatt.ts';
+import {
+  connectAndDiscover,
+  findPeripheral,
+  nextNotification,
+  pattern,
+  until,
+  within,
+} from './fixtures/gatt.ts';
 
 const PERIPHERAL = 'test/radio/fixtures/peripheralMain.ts';
 
@@ -63,7 +70,9 @@ describe('bleno and noble in two processes through the hub', () => {
     const note = nextNotification(link.echo);
     await within(link.echo.writeAsync(pattern(200, 1), true), 5000, 'write without response');
     expect((await note).equals(pattern(200, 1).subarray(0, 100))).toBe(true);
-    expect(await child.waitFor((e) => e.ev === 'write' && e.withoutResponse === true)).toMatchObject({ length: 200 });
+    expect(await child.waitFor((e) => e.ev === 'write' && e.withoutResponse === true)).toMatchObject({
+      length: 200,
+    });
     expect((await within(link.secure.readAsync(), 5000, 'secure read')).toString()).toBe('sealed');
 
     // disconnect from the peripheral side: noble sees 0x13 Remote User Terminated
@@ -76,7 +85,9 @@ describe('bleno and noble in two processes through the hub', () => {
     const link2 = await connectAndDiscover(again);
     expect((await within(link2.long.readAsync(), 5000, 'read')).length).toBe(600);
     await within(again.disconnectAsync(), 5000, 'disconnect');
-    await child.waitFor((e) => e.ev === 'disconnect' && child.events.filter((x) => x.ev === 'disconnect').length === 2);
+    await child.waitFor(
+      (e) => e.ev === 'disconnect' && child.events.filter((x) => x.ev === 'disconnect').length === 2,
+    );
   });
 
   it('sees link loss (0x08 supervision timeout) when the peripheral process is killed mid-transfer, then reconnects', async () => {
@@ -88,7 +99,9 @@ describe('bleno and noble in two processes through the hub', () => {
     let stop = false;
     const pump = (async () => {
       while (!stop) {
-        await within(link.long.writeAsync(pattern(600, writes), false), 2000, 'write').catch(() => (stop = true));
+        await within(link.long.writeAsync(pattern(600, writes), false), 2000, 'write').catch(
+          () => (stop = true),
+        );
         writes++;
       }
     })();
@@ -98,7 +111,11 @@ describe('bleno and noble in two processes through the hub', () => {
     stop = true;
     await pump;
     expect(writes).toBeGreaterThan(0);
-    await until(() => hub.status().devices.every((d) => d.name !== 'lock-k'), 5000, 'hub forgets the killed device');
+    await until(
+      () => hub.status().devices.every((d) => d.name !== 'lock-k'),
+      5000,
+      'hub forgets the killed device',
+    );
 
     const child2 = await peripheral('lock-k');
     const back = await findPeripheral(noble, 'lock-k');
@@ -121,7 +138,10 @@ describe('bleno and noble in two processes through the hub', () => {
       for (let i = 0; i < 5; i++) {
         const na = nextNotification(la.echo);
         const nb = nextNotification(lb.echo);
-        await Promise.all([la.echo.writeAsync(pattern(200, i), false), lb.echo.writeAsync(pattern(200, 100 + i), false)]);
+        await Promise.all([
+          la.echo.writeAsync(pattern(200, i), false),
+          lb.echo.writeAsync(pattern(200, 100 + i), false),
+        ]);
         expect((await na).equals(pattern(200, i).subarray(0, 100))).toBe(true);
         expect((await nb).equals(pattern(200, 100 + i).subarray(0, 100))).toBe(true);
       }

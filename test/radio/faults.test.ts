@@ -3,7 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RSSI, rssiAt, radioInfoFrom, validateFaults } from '../../sim/radio/Faults.ts';
 import type { RadioFaults } from '../../sim/radio/Faults.ts';
-import { FakeTimers, TestHost, advertise, bringUp, createConnParams, newAir, settle } from './fixtures/hci.ts';
+import {
+  FakeTimers,
+  TestHost,
+  advertise,
+  bringUp,
+  createConnParams,
+  newAir,
+  settle,
+} from './fixtures/hci.ts';
 
 const P = 'c0:00:00:00:00:01';
 const C = 'c0:00:00:00:00:02';
@@ -74,7 +82,8 @@ describe('faults: ACL timing', () => {
   it('retransmits lost packets at later connection events and keeps their order', async () => {
     const timers = new FakeTimers();
     const { per, cen } = await connected(timers, { packetLoss: 0.4, seed: 3 });
-    for (let i = 0; i < 20; i++) cen.write('02' + '0100' + '0500' + '0100' + '0400' + i.toString(16).padStart(2, '0'));
+    for (let i = 0; i < 20; i++)
+      cen.write('02' + '0100' + '0500' + '0100' + '0400' + i.toString(16).padStart(2, '0'));
     timers.advance(400);
     await settle();
     const got = per.received.filter((b) => b[0] === 0x02).map((b) => b[9]);
@@ -163,8 +172,15 @@ describe('faults: validation', () => {
   it('rejects unknown options and out-of-range values with a specific message', () => {
     expect(() => validateFaults({ jitter: 3 } as never)).toThrow("radio faults: unknown option 'jitter'");
     expect(() => validateFaults({ packetLoss: 1.5 })).toThrow('packetLoss must be a number in [0, 1]');
-    expect(() => validateFaults({ position: [1, 2] as never })).toThrow('position must be [x, y, z] in metres');
-    expect(() => validateFaults({ connectionInterval: 'yes' as never })).toThrow('connectionInterval must be a boolean');
-    expect(validateFaults({ packetDelayMs: 5, position: [0, 1, 2] })).toEqual({ packetDelayMs: 5, position: [0, 1, 2] });
+    expect(() => validateFaults({ position: [1, 2] as never })).toThrow(
+      'position must be [x, y, z] in metres',
+    );
+    expect(() => validateFaults({ connectionInterval: 'yes' as never })).toThrow(
+      'connectionInterval must be a boolean',
+    );
+    expect(validateFaults({ packetDelayMs: 5, position: [0, 1, 2] })).toEqual({
+      packetDelayMs: 5,
+      position: [0, 1, 2],
+    });
   });
 });

@@ -16,7 +16,14 @@ const C = 'c0:00:00:00:00:02';
 
 describe('hub frames', () => {
   it('round-trips a message with its data in the tail and other bytes as hex, even byte by byte', () => {
-    const msg = { t: 'u:enc', d: 3, link: 7, rand: new Uint8Array([1, 2]), ediv: 9, data: new Uint8Array([0xaa, 0xbb]) };
+    const msg = {
+      t: 'u:enc',
+      d: 3,
+      link: 7,
+      rand: new Uint8Array([1, 2]),
+      ediv: 9,
+      data: new Uint8Array([0xaa, 0xbb]),
+    };
     const frame = encodeFrame(msg);
     // u32 length, u16 JSON length, JSON, then the two tail bytes
     expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
@@ -25,7 +32,16 @@ describe('hub frames', () => {
     const r = new FrameReader();
     const out = [];
     for (const b of frame) out.push(...r.push(Buffer.from([b])));
-    expect(out).toEqual([{ t: 'u:enc', d: 3, link: 7, rand: new Uint8Array([1, 2]), ediv: 9, data: new Uint8Array([0xaa, 0xbb]) }]);
+    expect(out).toEqual([
+      {
+        t: 'u:enc',
+        d: 3,
+        link: 7,
+        rand: new Uint8Array([1, 2]),
+        ediv: 9,
+        data: new Uint8Array([0xaa, 0xbb]),
+      },
+    ]);
   });
 
   it('rejects bad frames with a protocol error', () => {
@@ -34,39 +50,55 @@ describe('hub frames', () => {
       b.writeUInt32BE(n, 0);
       return b;
     };
-    expect(() => new FrameReader().push(len(MAX_FRAME + 1))).toThrow(`protocol: hub frame: bad length ${MAX_FRAME + 1}`);
-    expect(() => new FrameReader().push(Buffer.concat([len(4), Buffer.from([0, 2]), Buffer.from('{x')]))).toThrow(
-      'hub frame: header is not JSON',
+    expect(() => new FrameReader().push(len(MAX_FRAME + 1))).toThrow(
+      `protocol: hub frame: bad length ${MAX_FRAME + 1}`,
     );
-    expect(() => new FrameReader().push(Buffer.concat([len(4), Buffer.from([0, 2]), Buffer.from('{}')]))).toThrow(
-      'hub frame: message without a type',
-    );
-    expect(() => new FrameReader().push(Buffer.concat([len(9), Buffer.from([0, 7]), Buffer.from('{"t":1}')]))).toThrow(
-      'message without a type',
-    );
-    expect(() => new FrameReader().push(Buffer.concat([len(10), Buffer.from([0, 9]), Buffer.from('{"t":"x"')]))).toThrow(
-      'hub frame: header longer than frame',
-    );
+    expect(() =>
+      new FrameReader().push(Buffer.concat([len(4), Buffer.from([0, 2]), Buffer.from('{x')])),
+    ).toThrow('hub frame: header is not JSON');
+    expect(() =>
+      new FrameReader().push(Buffer.concat([len(4), Buffer.from([0, 2]), Buffer.from('{}')])),
+    ).toThrow('hub frame: message without a type');
+    expect(() =>
+      new FrameReader().push(Buffer.concat([len(9), Buffer.from([0, 7]), Buffer.from('{"t":1}')])),
+    ).toThrow('message without a type');
+    expect(() =>
+      new FrameReader().push(Buffer.concat([len(10), Buffer.from([0, 9]), Buffer.from('{"t":"x"')])),
+    ).toThrow('hub frame: header longer than frame');
   });
 
   it('validates every medium message field', () => {
-    expect(() => parseUp('acl', { link: 0, start: true, data: new Uint8Array(1) })).toThrow('link must be an integer in [1,');
+    expect(() => parseUp('acl', { link: 0, start: true, data: new Uint8Array(1) })).toThrow(
+      'link must be an integer in [1,',
+    );
     expect(() =>
       parseUp('adv', {
-        adv: { address: P, addressType: 0, advType: 0, data: new Uint8Array(32), scanRsp: new Uint8Array(0), intervalMs: 100 },
+        adv: {
+          address: P,
+          addressType: 0,
+          advType: 0,
+          data: new Uint8Array(32),
+          scanRsp: new Uint8Array(0),
+          intervalMs: 100,
+        },
       }),
     ).toThrow('data must be at most 31 bytes');
     expect(() => parseUp('connect', { peer: 'nope', peerType: 0, own: C, ownType: 0, params: {} })).toThrow(
       'peer must be a Bluetooth address',
     );
-    expect(() => parseUp('enc', { link: 1, rand: new Uint8Array(8), ediv: 0, ltk: new Uint8Array(15) })).toThrow(
-      'ltk must be 16 bytes',
-    );
+    expect(() =>
+      parseUp('enc', { link: 1, rand: new Uint8Array(8), ediv: 0, ltk: new Uint8Array(15) }),
+    ).toThrow('ltk must be 16 bytes');
     expect(() => parseUp('teleport', {})).toThrow("unknown controller message 'teleport'");
-    expect(() => parseDown('report', { address: P, addressType: 2, evt: 0, data: new Uint8Array(0), rssi: 0 })).toThrow(
-      'addressType must be an integer in [0, 1]',
-    );
-    expect(parseUp('disconnect', { link: 4, reason: 0x13 })).toEqual({ t: 'disconnect', link: 4, reason: 0x13, lost: false });
+    expect(() =>
+      parseDown('report', { address: P, addressType: 2, evt: 0, data: new Uint8Array(0), rssi: 0 }),
+    ).toThrow('addressType must be an integer in [0, 1]');
+    expect(parseUp('disconnect', { link: 4, reason: 0x13 })).toEqual({
+      t: 'disconnect',
+      link: 4,
+      reason: 0x13,
+      lost: false,
+    });
   });
 
   it('parses hub addresses and refuses non-loopback TCP', () => {
@@ -146,7 +178,9 @@ describe('hub', () => {
   it('refuses a second hub at a live address and replaces a stale socket file', async () => {
     const address = path.join(dir, 'hub.sock');
     hub = await Hub.start({ address });
-    await expect(Hub.start({ address })).rejects.toThrow(`duplicate: a radio hub is already running at ${address}`);
+    await expect(Hub.start({ address })).rejects.toThrow(
+      `duplicate: a radio hub is already running at ${address}`,
+    );
     await hub.close();
     fs.writeFileSync(address, ''); // what a killed hub leaves behind (a dead socket path)
     hub = await Hub.start({ address });

@@ -1,6 +1,7 @@
 // bleno (peripheral) and noble (central), unmodified, in ONE process over the virtual radio: each has its
 // own HCI socket and so its own emulated controller on the in-process air. The tests run in order and
 // share the one bleno (a process singleton).
+import type { Peripheral } from '@abandonware/noble';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,9 +12,17 @@ import { installVirtualRadio } from '../../sim/radio/index.ts';
 import type { Noble, RadioHandle } from '../../sim/radio/index.ts';
 import { decodeTrace } from '../../sim/radio/TraceDecode.ts';
 import type { Connected, TestPeripheral } from './fixtures/gatt.ts';
-import { connectAndDiscover, findPeripheral, nextNotification, pattern, startPeripheral, until, within } from './fixtures/gatt.ts';
+import {
+  connectAndDiscover,
+  findPeripheral,
+  nextNotification,
+  pattern,
+  startPeripheral,
+  until,
+  within,
+} from './fixtures/gatt.ts';
 
-type NoblePeripheral = import('@abandonware/noble').Peripheral;
+type NoblePeripheral = Peripheral;
 
 describe('bleno and noble in one process', () => {
   let dir: string;
@@ -155,16 +164,28 @@ describe('bleno and noble in one process', () => {
     expect(names).toContain('Execute Write Request');
     expect(names).toContain('Pairing Request');
     expect(names).toContain('Encryption Change');
-    expect(decoded.filter((p) => p.fields.att === 'Read Blob Request').map((p) => p.fields.offset)).toContain(510);
+    expect(decoded.filter((p) => p.fields.att === 'Read Blob Request').map((p) => p.fields.offset)).toContain(
+      510,
+    );
     // the LTK bleno's kernel side used never appears in the decode
     expect(JSON.stringify(decoded)).not.toMatch(/ltk=(?!\(16 bytes)/);
-    const out = execFileSync('tshark', ['-r', trace, '-V'], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('tshark', ['-r', trace, '-V'], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(out).toContain('Bluetooth HCI H4');
     expect(out).toContain('Read Blob Request');
     expect(out).not.toMatch(/Malformed/i);
-    const expert = execFileSync('tshark', ['-r', trace, '-q', '-z', 'expert,warn'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const expert = execFileSync('tshark', ['-r', trace, '-q', '-z', 'expert,warn'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(expert).not.toMatch(/Malformed|Error/);
-    const frames = execFileSync('tshark', ['-r', trace], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const frames = execFileSync('tshark', ['-r', trace], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     expect(frames.trim().split('\n')).toHaveLength(records.length);
   });
 });

@@ -34,7 +34,9 @@ describe('virtual HCI socket', () => {
   });
 
   it('rejects unknown options and bad values with a specific message', () => {
-    expect(() => installVirtualRadio({ hubb: 'x' } as never)).toThrow("installVirtualRadio: unknown option 'hubb'");
+    expect(() => installVirtualRadio({ hubb: 'x' } as never)).toThrow(
+      "installVirtualRadio: unknown option 'hubb'",
+    );
     expect(() => installVirtualRadio({ addresses: ['nope'] })).toThrow("bad Bluetooth address 'nope'");
     expect(() => installVirtualRadio({ hub: 'tcp:8.8.8.8:1' })).toThrow('the hub only listens on loopback');
     expect(() => parseRadioMode('usb')).toThrow("radio must be 'virtual', 'hci' or 'hci:N', got 'usb'");
@@ -51,7 +53,9 @@ describe('virtual HCI socket', () => {
     expect(() => s.bindRaw(0)).toThrow('bind: socket already bound');
     s.start();
     expect(s.isDevUp()).toBe(true);
-    expect(s.getDeviceList()).toEqual([{ devId: 0, devUp: true, idVendor: null, idProduct: null, busNumber: null, deviceAddress: null }]);
+    expect(s.getDeviceList()).toEqual([
+      { devId: 0, devUp: true, idVendor: null, idProduct: null, busNumber: null, deviceAddress: null },
+    ]);
     s.write(cmd(0x1009));
     s.write(cmd(0x2002));
     expect(got.data).toHaveLength(0); // never synchronously
@@ -87,7 +91,9 @@ describe('virtual HCI socket', () => {
     expect(got.data.map((d) => d.readUInt16LE(4))).toEqual([0x1009]);
     s.setFilter(Buffer.alloc(4));
     await tick();
-    expect(got.errors.map((e) => [e.code, e.message])).toEqual([['EINVAL', 'setsockopt: filter of 4 bytes (expected 14 or more)']]);
+    expect(got.errors.map((e) => [e.code, e.message])).toEqual([
+      ['EINVAL', 'setsockopt: filter of 4 bytes (expected 14 or more)'],
+    ]);
     s.close();
   });
 

@@ -17,7 +17,10 @@ describe('examples/scenarios', () => {
       'contractor-one-time-code.yaml',
       'dst-weekend.yaml',
       'duress-code.yaml',
+      'ekey-guest-revoked.yaml',
+      'ekey-manager-revoked.yaml',
       'family.yaml',
+      'offline-pin.yaml',
       'power-cut-clock-lost.yaml',
       'tenant-move-out.yaml',
     ]);

@@ -1,6 +1,7 @@
 // keyway admin: manage a terminal lock's users, PINs, schedules, settings and audit log directly in its data
 // directory, while no lock process runs on it (the data directory's lock file enforces that). Until the
 // Bluetooth issue lands this is how the owner and the first PINs are created.
+import fs from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Command } from 'commander';
@@ -18,10 +19,18 @@ import {
   type User,
   type UserSpec,
   type UserType,
+  decodeClaims,
+  decodeSign1,
+  fingerprint,
+  type Revocation,
+  type EkeyClaims,
 } from '../../firmware/index.ts';
+import { parseSecretFile } from '../../firmware/ekey/EkeyGate.ts';
 import { formatLockTime } from '../../sim/scenario/time.ts';
 import { LockHost } from '../../sim/terminal/LockHost.ts';
 import { CliError } from '../CliError.ts';
+import { readToken } from './ekey.ts';
+import { publicKeyOf } from './keys.ts';
 import { hostTimeZone, openHost, resolveDataDir } from './lock.ts';
 
 interface Globals {
@@ -211,7 +220,7 @@ export function register(program: Command): void {
   const admin = program
     .command('admin')
     .description(
-      "manage a terminal lock's data directory while no lock runs on it: users, PINs, schedules, settings, audit",
+      "manage a terminal lock's data directory while no lock runs on it: users, PINs, schedules, settings, audit, eKey trust and revocations, offline-PIN secret",
     )
     .option('--data <dir>', 'data directory (default: the one keyway lock uses for --name)')
     .option('--name <name>', 'lock name, for the default data directory', 'default')
@@ -488,4 +497,165 @@ export function register(program: Command): void {
         }
       }),
     );
+
+  registerEkeyAdmin(admin, globals);
+}
+
+// ------------------------------------------------------------------ eKey trust, revocations, offline PINs
+
+/** A public key argument: 64 hex digits or a key file (private or public; only the public part is used). */
+function publicKeyArg(what: string, text: string): Uint8Array {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text, 'hex'));
+  if (!fs.existsSync(text)) throw new CliError(`${what}: "${text}" is neither 64 hex digits nor a key file`);
+  return publicKeyOf(text);
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function registerEkeyAdmin(admin: Command, globals: (cmd: Command) => Globals): void {
+  const trust = admin
+    .command('trust')
+    .description('trust anchors: owner keys whose eKeys this lock accepts (owner only)');
+  trust
+    .command('add')
+    .description('trust eKeys signed by this key')
+    .argument('<pubkey>', 'the public key: 64 hex digits or a key file')
+    .option('--label <text>', 'a note shown by trust list (e.g. "Olivia phone")')
+    .action((key: string, flags: { label?: string }, cmd: Command) => {
+      const raw = publicKeyArg('<pubkey>', key);
+      withLock(globals(cmd), (lock, actor) => {
+        lock.installTrustAnchor(actor(), raw, flags.label ?? null);
+        process.stdout.write(
+          `trusted ${fingerprint(raw)}${flags.label === undefined ? '' : ` (${flags.label})`}\n`,
+        );
+      });
+    });
+  trust
+    .command('list')
+    .description('list the trust anchors')
+    .option('--json', 'print as JSON')
+    .action((flags: { json?: boolean }, cmd: Command) =>
+      withLock(globals(cmd), (lock) => {
+        const tz = lock.settings.timeZone;
+        const rows = lock.trustAnchors().map((a) => ({
+          public: hex(a.key),
+          fingerprint: fingerprint(a.key),
+          label: a.label,
+          addedAt: a.addedAt === null ? null : new Date(a.addedAt).toISOString(),
+        }));
+        print(flags.json === true, rows, () =>
+          rows.length === 0
+            ? 'no trust anchors (eKeys are refused until an owner key is trusted)'
+            : lock
+                .trustAnchors()
+                .map(
+                  (a) =>
+                    `${fingerprint(a.key)}  ${hex(a.key)}  ${a.label ?? ''}${a.addedAt === null ? '' : `  added ${formatLockTime(a.addedAt, tz)}`}`,
+                )
+                .join('\n'),
+        );
+      }),
+    );
+  trust
+    .command('remove')
+    .description('stop trusting a key (every eKey it signed stops working)')
+    .argument('<pubkey>', 'the public key: 64 hex digits or a key file')
+    .action((key: string, _flags: unknown, cmd: Command) => {
+      const raw = publicKeyArg('<pubkey>', key);
+      withLock(globals(cmd), (lock, actor) => {
+        lock.removeTrustAnchor(actor(), raw);
+        process.stdout.write(`no longer trusted: ${fingerprint(raw)}\n`);
+      });
+    });
+
+  admin
+    .command('revoke')
+    .description(
+      'revoke an eKey (--ekey), everything a key issued (--issuer, cascading), every eKey a key holds (--holder) or an offline PIN',
+    )
+    .option('--ekey <file>', 'the eKey file (its id; kept until the eKey would have expired)')
+    .option('--issuer <pubkey>', 'an issuer key: 64 hex digits or a key file')
+    .option('--holder <pubkey>', 'a holder key: 64 hex digits or a key file')
+    .option('--offline-pin <id>', 'an offline PIN id (16 hex digits, printed by keyway pin offline)')
+    .option(
+      '--until <time>',
+      'keep the revocation until then (default: for --ekey its expiry, else for good)',
+    )
+    .action(
+      (
+        flags: { ekey?: string; issuer?: string; holder?: string; offlinePin?: string; until?: string },
+        cmd: Command,
+      ) => {
+        const given = (['ekey', 'issuer', 'holder', 'offlinePin'] as const).filter(
+          (k) => flags[k] !== undefined,
+        );
+        if (given.length !== 1)
+          throw new CliError(
+            'give exactly one of --ekey FILE, --issuer PUBKEY, --holder PUBKEY, --offline-pin ID',
+          );
+        let r: Revocation;
+        let what: string;
+        if (flags.ekey !== undefined) {
+          let claims: EkeyClaims;
+          try {
+            claims = decodeClaims(decodeSign1(readToken(flags.ekey)).payload);
+          } catch (err) {
+            if (isKeywayError(err)) throw new CliError(`--ekey: ${flags.ekey}: ${strip(err.message)}`);
+            throw err;
+          }
+          r = { kind: 'cti', id: claims.cti, until: claims.exp * 1000 };
+          what = `eKey ${hex(claims.cti)}`;
+        } else if (flags.offlinePin !== undefined) {
+          if (!/^[0-9a-fA-F]{16}$/.test(flags.offlinePin))
+            throw new CliError('--offline-pin: an offline PIN id is 16 hex digits');
+          r = { kind: 'offline_pin', id: new Uint8Array(Buffer.from(flags.offlinePin, 'hex')), until: null };
+          what = `offline PIN ${flags.offlinePin.toLowerCase()}`;
+        } else {
+          const kind = flags.issuer !== undefined ? 'issuer' : 'holder';
+          const raw = publicKeyArg(`--${kind}`, (flags.issuer ?? flags.holder)!);
+          r = { kind, id: raw, until: null };
+          what =
+            kind === 'issuer'
+              ? `everything issued by ${fingerprint(raw)}`
+              : `every eKey held by ${fingerprint(raw)}`;
+        }
+        withLock(globals(cmd), (lock, actor) => {
+          if (flags.until !== undefined) r.until = parseTime('--until', flags.until, lock.settings.timeZone);
+          lock.revokeEkey(actor(), r);
+          const kept =
+            r.until === null
+              ? 'kept until removed'
+              : `kept until ${formatLockTime(r.until, lock.settings.timeZone)}`;
+          process.stdout.write(`revoked ${what} (${kept})\n`);
+        });
+      },
+    );
+
+  admin
+    .command('offline-secret')
+    .description('the secret shared with the owner for offline PINs (owner only)')
+    .command('set')
+    .description('install the offline-PIN secret from a file made by keyway pin secret')
+    .argument('<file>', 'the secret file (keep it private: whoever has it can mint PINs)')
+    .action((file: string, _flags: unknown, cmd: Command) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        throw new CliError(`cannot read ${file}`);
+      }
+      let secret: Uint8Array;
+      try {
+        secret = parseSecretFile(text, file);
+      } catch (err) {
+        if (isKeywayError(err)) throw new CliError(strip(err.message));
+        throw err;
+      }
+      withLock(globals(cmd), (lock, actor) => {
+        lock.setOfflinePinSecret(actor(), secret);
+        process.stdout.write(
+          `offline PINs enabled for lock ${lock.settings.lockId} (mint them with keyway pin offline --secret ${file} --lock ${lock.settings.lockId})\n`,
+        );
+      });
+    });
 }

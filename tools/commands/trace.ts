@@ -12,7 +12,9 @@ function trace(file: string, flags: { json?: boolean }): void {
   try {
     bytes = fs.readFileSync(file);
   } catch (err) {
-    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new CliError(
+      `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   let packets;
   try {

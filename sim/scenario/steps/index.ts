@@ -1,4 +1,5 @@
 // The built-in step kinds. Later issues add theirs (eKey presentations, BLE actions) with registerStep().
+import { registerEkeySteps } from './ekey.ts';
 import { registerManagementSteps } from './manage.ts';
 import { registerPhysicalSteps } from './physical.ts';
 import { registerTimeSteps } from './time.ts';
@@ -12,4 +13,5 @@ export function registerBuiltinSteps(): void {
   registerPhysicalSteps();
   registerTimeSteps();
   registerManagementSteps();
+  registerEkeySteps();
 }
