@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Noble } from '../sim/radio/index.ts';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(HERE), '..');
@@ -145,7 +146,6 @@ async function lib() {
 }
 
 type Lib = Awaited<ReturnType<typeof lib>>;
-type Noble = import('../sim/radio/index.ts').Noble;
 
 /** Scan -> read, `n` times (disconnecting in between), then the write+notify round trip `m` times. */
 async function measure(

@@ -9,6 +9,7 @@ const commandModules: Array<() => Promise<{ register: Registrar }>> = [
   // one line per command module (keep sorted)
   () => import('./commands/admin.ts'),
   () => import('./commands/ekey.ts'),
+  () => import('./commands/fleet.ts'),
   () => import('./commands/keys.ts'),
   () => import('./commands/lock.ts'),
   () => import('./commands/pin.ts'),
@@ -24,7 +25,7 @@ const commandModules: Array<() => Promise<{ register: Registrar }>> = [
 function ignoreEpipe(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') {
-      stream.write = (() => true) as typeof stream.write;
+      stream.write = () => true;
       return;
     }
     throw err;
@@ -36,6 +37,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('keyway')
     .description('keyway: a virtual smart lock (credential engine, BLE GATT service, virtual radio)')
     .exitOverride()
+    // Options belong to the command they follow, so `keyway lock ctl --name X` reaches ctl, not lock.
+    .enablePositionalOptions()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showSuggestionAfterError();
   for (const load of commandModules) (await load()).register(program);

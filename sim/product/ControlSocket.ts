@@ -114,7 +114,10 @@ async function answer(raw: string, handler: ControlHandler): Promise<ControlRepl
 export async function sendControl(dataDir: string, line: string, timeoutMs = 10_000): Promise<ControlReply> {
   const path = controlSocketPath(dataDir);
   if (!existsSync(path)) {
-    throw new KeywayError('not_found', `no lock is running with data directory ${dataDir} (no ${CONTROL_SOCKET})`);
+    throw new KeywayError(
+      'not_found',
+      `no lock is running with data directory ${dataDir} (no ${CONTROL_SOCKET})`,
+    );
   }
   return new Promise((resolve, reject) => {
     const socket = net.createConnection(path);

@@ -30,7 +30,10 @@ export interface Logger {
 
 export function parseLogLevel(text: string): LogLevel {
   if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevel;
-  throw new KeywayError('invalid_argument', `log level must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`);
+  throw new KeywayError(
+    'invalid_argument',
+    `log level must be one of ${LOG_LEVELS.join(', ')}, got "${text}"`,
+  );
 }
 
 /** Field names whose values are never shown: PINs, setup codes, keys, tokens, secrets, SPAKE2+ values. */

@@ -39,7 +39,9 @@ export function loadOrCreateLabel(dataDir: string, random: Random, requested?: s
     if (!/^[0-9]{8}$/.test(code)) {
       throw new KeywayError('store_corrupt', `${path} does not hold an 8-digit setup code`);
     }
-    return wanted !== undefined && wanted !== code ? { code, created: false, ignored: wanted } : { code, created: false };
+    return wanted !== undefined && wanted !== code
+      ? { code, created: false, ignored: wanted }
+      : { code, created: false };
   }
   const code = wanted ?? generateSetupCode(random);
   const tmp = `${path}.tmp`;

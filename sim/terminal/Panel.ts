@@ -4,6 +4,18 @@ import type { AuditEntry, LockEvent } from '../../firmware/index.ts';
 import { formatLockTime } from '../scenario/time.ts';
 import type { LockHost } from './LockHost.ts';
 
+/** What a lock process adds to the panel: the claim label, the radio and the phones on it. */
+export interface PanelProduct {
+  /** The setup code and claim link while the lock is unclaimed. */
+  claim(): { setupCode: string; link: string } | null;
+  /** The claim link drawn as a QR code (already rendered). */
+  claimQr(): string | null;
+  bleState(): string;
+  phones(): Array<{ address: string; since: number; user?: string }>;
+  /** Ms left in the claim window (0 = closed). */
+  claimWindowMs(): number;
+}
+
 export interface PanelOptions {
   color: boolean;
   speed: number;
@@ -11,16 +23,21 @@ export interface PanelOptions {
   name: string;
   /** Extra lines under the state (e.g. how to create the owner). */
   notice?: string[];
+  product?: PanelProduct;
 }
 
 const KEY_HELP =
   'keys: 0-9 # * keypad · b inside button · o/c door open/close · +/- battery · t tamper · q quit';
 const MAX_EVENTS = 10;
+const MAX_ACTIVITY = 6;
+
+const row2 = (a: string, av: string): string => ` ${a.padEnd(9)}${av}`;
 
 export type PanelAction = 'quit' | 'handled' | 'ignored';
 
 export class Panel {
   private readonly events: string[] = [];
+  private readonly activity: string[] = [];
   private typed = 0;
   private tamper = false;
   private timer: NodeJS.Timeout | null = null;
@@ -52,6 +69,47 @@ export class Panel {
     if (event.type === 'keypad' && event.feedback !== 'key') this.typed = 0;
     if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
     this.render();
+  }
+
+  /** A line of BLE activity or a log line (already free of secrets). */
+  onActivity(line: string): void {
+    this.activity.push(line);
+    if (this.activity.length > MAX_ACTIVITY) this.activity.splice(0, this.activity.length - MAX_ACTIVITY);
+  }
+
+  private productLines(): string[] {
+    const p = this.options.product;
+    if (p === undefined) return [];
+    const phones = p.phones();
+    const lines = [
+      row2('radio', p.bleState()),
+      row2(
+        'phones',
+        phones.length === 0
+          ? 'none connected'
+          : phones.map((ph) => `${ph.address}${ph.user === undefined ? '' : ` (${ph.user})`}`).join(', '),
+      ),
+    ];
+    const claim = p.claim();
+    if (claim !== null) {
+      const window = p.claimWindowMs();
+      lines.push(
+        '',
+        this.paint('33;1', ` setup code ${claim.setupCode.slice(0, 4)}-${claim.setupCode.slice(4)}`) +
+          (window > 0
+            ? this.paint('32', `   claim window open: ${Math.ceil(window / 1000)} s`)
+            : '   press b (or type the setup code and #) to open the claim window'),
+        ` claim link ${claim.link}`,
+      );
+      const qr = p.claimQr();
+      if (qr !== null) lines.push(...qr.split('\n').map((l) => ` ${l}`));
+    }
+    lines.push(
+      '',
+      ' BLE activity:',
+      ...(this.activity.length === 0 ? ['   (none yet)'] : this.activity.map((a) => `   ${a}`)),
+    );
+    return lines;
   }
 
   /** Handles one key press from the raw TTY. */
@@ -110,6 +168,7 @@ export class Panel {
       row('keypad', '*'.repeat(this.typed) || '-', 'alarms', s.alarms.join(', ') || 'none'),
       ` ${'attempts'.padEnd(9)}${String(s.wrongAttempts)}${lockout}${s.setupMode ? this.paint('33', '   setup mode: no owner yet') : ''}`,
       ...(s.setupMode ? (this.options.notice ?? []).map((l) => ` ${l}`) : []),
+      ...this.productLines(),
       '',
       ' last events:',
       ...(this.events.length === 0 ? ['   (none yet)'] : this.events.map((e) => `   ${e}`)),

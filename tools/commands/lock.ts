@@ -1,13 +1,25 @@
-// keyway lock: a lock on the virtual board in this terminal, over a persistent data directory.
-// On a TTY: a live panel driven by single keys. Otherwise: commands on stdin, events as JSON lines on stdout.
+// keyway lock: a lock on the virtual board in this terminal, over a persistent data directory, on the
+// radio with its GATT service. On a TTY: a live panel driven by single keys. Otherwise: commands on
+// stdin, events as JSON lines on stdout, logs on stderr. `keyway lock ctl` drives a running lock from a
+// script through its control socket.
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { isKeywayError, isValidTimeZone, type LockEvent } from '../../firmware/index.ts';
-import { applyCommand, eventJson, statusJson } from '../../sim/terminal/apply.ts';
-import { parseCommand } from '../../sim/terminal/commands.ts';
+import { sendControl } from '../../sim/product/ControlSocket.ts';
+import {
+  createLogger,
+  formatLogLine,
+  parseLogLevel,
+  type LogLevel,
+  type LogLine,
+} from '../../sim/product/Logger.ts';
+import { LockRuntime, parseRadioChoice, type RadioChoice } from '../../sim/product/LockRuntime.ts';
+import type { BleActivity } from '../../sim/product/BleWiring.ts';
+import { checkSetupCode } from '../../sim/product/SetupLabel.ts';
+import { qrMatrix, renderQr } from '../../sim/product/TerminalQr.ts';
+import { eventJson, statusJson } from '../../sim/terminal/apply.ts';
 import { defaultDataDir } from '../../sim/terminal/dataDir.ts';
-import { LockHost } from '../../sim/terminal/LockHost.ts';
+import type { LockHost } from '../../sim/terminal/LockHost.ts';
 import { Panel } from '../../sim/terminal/Panel.ts';
 import { CliError, useColor } from '../CliError.ts';
 
@@ -17,6 +29,10 @@ interface LockFlags {
   speed: string;
   tz?: string;
   setupCode?: string;
+  radio: string;
+  hub?: string;
+  trace?: string;
+  logLevel?: string;
   json?: boolean;
 }
 
@@ -32,18 +48,20 @@ export function hostTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 }
 
+const stripCode = (err: { message: string }): string => err.message.replace(/^[a-z_]+: /, '');
+
 /** Resolves --data / --name into a directory (shared with keyway admin). */
 export function resolveDataDir(flags: { data?: string; name: string }): string {
   if (flags.data !== undefined) return flags.data;
   try {
     return defaultDataDir(flags.name);
   } catch (err) {
-    throw new CliError(isKeywayError(err) ? err.message.replace(/^[a-z_]+: /, '') : String(err));
+    throw new CliError(isKeywayError(err) ? stripCode(err) : String(err));
   }
 }
 
 /** Opens the host or fails with one line naming the directory (which is left as it was). */
-export function openHost(dataDir: string, open: () => LockHost): LockHost {
+export function openHost<T>(dataDir: string, open: () => T): T {
   try {
     return open();
   } catch (err) {
@@ -54,12 +72,27 @@ export function openHost(dataDir: string, open: () => LockHost): LockHost {
   }
 }
 
-function ownerHint(dataDir: string): string[] {
-  return [
-    'No owner yet. Create one (with a PIN typed on stdin) in another terminal:',
-    `  keyway admin --data ${JSON.stringify(dataDir)} user add Owner --role owner --pin -`,
-    'then restart the lock, or run keyway admin before starting it.',
-  ];
+async function openRuntime(dataDir: string, open: () => Promise<LockRuntime>): Promise<LockRuntime> {
+  try {
+    return await open();
+  } catch (err) {
+    if (isKeywayError(err) && err.code.startsWith('store_')) {
+      throw new CliError(`cannot use ${dataDir}: ${err.message} (nothing was changed)`);
+    }
+    if (isKeywayError(err)) throw new CliError(stripCode(err));
+    throw err;
+  }
+}
+
+const grouped = (code: string): string => `${code.slice(0, 4)}-${code.slice(4)}`;
+
+function claimHint(name: string, code: string): string {
+  const lock = name === 'default' ? '' : ` --lock ${name}`;
+  return `claim it from a phone profile: keyway phone --profile NAME claim${lock} --setup-code ${code} (the lock asks for presence: press b, type the setup code then #, or run keyway lock ctl claim-press)`;
+}
+
+function ownerHint(dataDir: string): string {
+  return `or create the owner without a phone: keyway admin --data ${JSON.stringify(dataDir)} user add Owner --role owner --pin -`;
 }
 
 async function runLock(flags: LockFlags): Promise<void> {
@@ -68,25 +101,97 @@ async function runLock(flags: LockFlags): Promise<void> {
   const tz = flags.tz ?? hostTimeZone();
   if (!isValidTimeZone(tz))
     throw new CliError(`--tz: unknown time zone "${tz}" (expected an IANA name such as Europe/Berlin)`);
-  if (flags.setupCode !== undefined && !/^\d{6,10}$/.test(flags.setupCode)) {
-    throw new CliError('--setup-code must be 6 to 10 digits');
+  let radio: RadioChoice;
+  let setupCode: string | undefined;
+  try {
+    radio = parseRadioChoice(flags.radio);
+    setupCode = flags.setupCode === undefined ? undefined : checkSetupCode(flags.setupCode);
+  } catch (err) {
+    throw new CliError(isKeywayError(err) ? stripCode(err) : String(err));
   }
+  if (radio !== 'virtual' && (flags.hub !== undefined || flags.trace !== undefined))
+    throw new CliError('--hub and --trace apply to the virtual radio only (--radio virtual)');
   const panelMode = process.stdin.isTTY === true && process.stdout.isTTY === true && flags.json !== true;
+  let level: LogLevel;
+  try {
+    level = flags.logLevel === undefined ? (panelMode ? 'info' : 'warn') : parseLogLevel(flags.logLevel);
+  } catch (err) {
+    throw new CliError(`--log-level: ${isKeywayError(err) ? stripCode(err) : String(err)}`);
+  }
+
   let panel: Panel | null = null;
-  let host: LockHost | null = null;
-  const pending: LockEvent[] = [];
-  const onEvent = (e: LockEvent): void => {
-    if (host === null) {
-      pending.push(e);
-      return;
-    }
-    if (panel !== null) panel.onEvent(e);
-    else if (!panelMode) process.stdout.write(`${JSON.stringify(eventJson(host, e))}\n`);
+  let rt: LockRuntime | null = null;
+  const early: Array<() => void> = [];
+  const later = (f: () => void): void => {
+    if (rt === null) early.push(f);
+    else f();
   };
-  host = openHost(dataDir, () =>
-    LockHost.open({ dataDir, purpose: 'keyway lock', speed, initialSettings: { timeZone: tz }, onEvent }),
-  );
-  const h = host;
+  const onLog = (line: LogLine): void => {
+    const text = formatLogLine(line);
+    if (panel !== null) panel.onActivity(text.slice(13));
+    else if (!panelMode) process.stderr.write(`${text}\n`);
+    else early.push(() => panel?.onActivity(text.slice(13)));
+  };
+  const log = createLogger({ level, sink: onLog, scope: `lock ${flags.name}` });
+  const onEvent = (e: LockEvent): void =>
+    later(() => {
+      if (panel !== null) panel.onEvent(e);
+      else if (!panelMode && rt !== null) process.stdout.write(`${JSON.stringify(eventJson(rt.host, e))}\n`);
+    });
+  const onBle = (a: BleActivity): void => {
+    const t = new Date(a.time).toISOString().slice(11, 19);
+    later(() => {
+      if (panel !== null) panel.onActivity(`${t} ${a.text}`);
+      else if (!panelMode)
+        process.stdout.write(
+          `${JSON.stringify({ type: 'ble', ...a, time: new Date(a.time).toISOString() })}\n`,
+        );
+    });
+  };
+
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  let stopping: Promise<void> | null = null;
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      panel?.stop();
+      if (process.stdin.isTTY === true && panelMode) process.stdin.setRawMode(false);
+      process.stdin.pause();
+      await rt?.stop();
+      if (!panelMode) process.stdout.write(`${JSON.stringify({ type: 'shutdown', dataDir })}\n`);
+      finish();
+    })();
+    return stopping;
+  };
+  const onSignal = (): void => void shutdown();
+  // Signals during start-up are honoured once the lock is up (the store is then closed properly).
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const runtime = await openRuntime(dataDir, () =>
+    LockRuntime.start({
+      dataDir,
+      name: flags.name,
+      speed,
+      timeZone: tz,
+      radio,
+      log,
+      onEvent,
+      onBle,
+      onQuit: () => void shutdown(),
+      ...(flags.hub === undefined ? {} : { hub: flags.hub }),
+      ...(flags.trace === undefined ? {} : { trace: flags.trace }),
+      ...(setupCode === undefined ? {} : { setupCode }),
+    }),
+  ).catch((err: unknown) => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw err;
+  });
+  rt = runtime;
+  const h: LockHost = runtime.host;
   const status = h.lock.status();
   if (h.created)
     process.stderr.write(
@@ -97,39 +202,44 @@ async function runLock(flags: LockFlags): Promise<void> {
       `keyway: --tz applies to a new lock only; this lock's time zone is ${h.lock.settings.timeZone}\n`,
     );
   }
-  const notice = status.setupMode
-    ? [
-        ...ownerHint(dataDir),
-        ...(flags.setupCode === undefined
-          ? []
-          : [`setup code (for claiming over Bluetooth, later): ${flags.setupCode}`]),
-      ]
-    : [];
-
-  let stopping: Promise<void> | null = null;
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const shutdown = (): Promise<void> => {
-    stopping ??= (async () => {
-      panel?.stop();
-      if (process.stdin.isTTY === true) process.stdin.setRawMode(false);
-      process.stdin.pause();
-      h.close();
-      if (!panelMode) process.stdout.write(`${JSON.stringify({ type: 'shutdown', dataDir })}\n`);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      finish();
-      await Promise.resolve();
-    })();
-    return stopping;
+  if (runtime.ignoredSetupCode !== null)
+    process.stderr.write(
+      'keyway: --setup-code applies to a new lock only; this lock keeps the code on its label\n',
+    );
+  const claim = runtime.claimInfo();
+  const notice =
+    claim === null
+      ? []
+      : [
+          radio === 'none'
+            ? 'No owner yet (the radio is off: --radio none).'
+            : claimHint(flags.name, claim.setupCode),
+          ownerHint(dataDir),
+        ];
+  let qrCache: { link: string; text: string } | null = null;
+  const claimQr = (): string | null => {
+    const c = runtime.claimInfo();
+    if (c === null) return null;
+    if (qrCache?.link !== c.link)
+      qrCache = { link: c.link, text: renderQr(qrMatrix(c.link), { color: useColor() }) };
+    return qrCache.text;
   };
-  const onSignal = (): void => void shutdown();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
 
   if (panelMode) {
-    panel = new Panel(h, process.stdout, { color: useColor(), speed, name: flags.name, notice });
-    for (const e of pending) panel.onEvent(e);
+    panel = new Panel(h, process.stdout, {
+      color: useColor(),
+      speed,
+      name: flags.name,
+      notice,
+      product: {
+        claim: () => runtime.claimInfo(),
+        claimQr,
+        bleState: () => runtime.bleState(),
+        phones: () => runtime.phones(),
+        claimWindowMs: () => runtime.presence.remainingMs(),
+      },
+    });
+    for (const f of early.splice(0)) f();
     panel.start();
     process.stdin.setRawMode(true);
     process.stdin.setEncoding('utf8');
@@ -147,38 +257,40 @@ async function runLock(flags: LockFlags): Promise<void> {
     const ready = {
       type: 'ready',
       dataDir,
+      name: flags.name,
       created: h.created,
       speed,
+      radio,
       lockId: status.lockId,
       timeZone: h.lock.settings.timeZone,
       setupMode: status.setupMode,
-      ...(status.setupMode ? { hint: notice.join(' ') } : {}),
+      ...(claim === null
+        ? {}
+        : { setupCode: claim.setupCode, claimLink: claim.link, hint: notice.join('; ') }),
     };
     process.stdout.write(`${JSON.stringify(ready)}\n`);
-    for (const e of pending) process.stdout.write(`${JSON.stringify(eventJson(h, e))}\n`);
+    if (claim !== null) {
+      // The lock's "screen" for a person watching stderr: the label and its QR code.
+      process.stderr.write(`keyway: setup code ${grouped(claim.setupCode)}  claim link ${claim.link}\n`);
+      if (process.stderr.isTTY === true) process.stderr.write(`${claimQr() ?? ''}\n`);
+    }
+    for (const f of early.splice(0)) f();
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
     void (async () => {
       for await (const line of lines) {
         if (stopping !== null) break;
-        const cmd = parseCommand(line);
-        if ('error' in cmd) {
-          process.stdout.write(`${JSON.stringify({ type: 'error', line, message: cmd.error })}\n`);
-          continue;
-        }
-        if (cmd.kind === 'quit') break;
-        if (cmd.kind === 'wait') {
-          await sleep(cmd.ms / speed);
-          continue;
-        }
-        if (cmd.kind === 'status') {
-          process.stdout.write(`${JSON.stringify(statusJson(h.lock.status()))}\n`);
-          continue;
-        }
-        try {
-          applyCommand(h, cmd);
-        } catch (err) {
-          if (!isKeywayError(err)) throw err;
-          process.stdout.write(`${JSON.stringify({ type: 'error', line, message: err.message })}\n`);
+        if (/^\s*(quit|exit)\s*$/.test(line)) break;
+        const reply = await runtime.command(line, 'stdin');
+        if (!reply.ok) {
+          process.stdout.write(`${JSON.stringify({ type: 'error', line, message: reply.error })}\n`);
+        } else if (/^\s*status\s*$/.test(line)) {
+          process.stdout.write(
+            `${JSON.stringify({ ...statusJson(runtime.status()), phones: runtime.phones(), ble: runtime.bleState() })}\n`,
+          );
+        } else if (/^\s*claim-press\s*$/.test(line)) {
+          process.stdout.write(
+            `${JSON.stringify({ type: 'claim-window', ms: runtime.presence.remainingMs() })}\n`,
+          );
         }
       }
       // End of input (or quit): shut down cleanly.
@@ -188,29 +300,129 @@ async function runLock(flags: LockFlags): Promise<void> {
   await done;
 }
 
+// ---------------------------------------------------------------- keyway lock ctl
+
+interface CtlFlags {
+  data?: string;
+  name: string;
+  json?: boolean;
+  timeout: string;
+}
+
+function describeEvent(e: Record<string, unknown>): string | null {
+  switch (e.type) {
+    case 'keypad':
+      return e.feedback === 'key' ? null : `keypad: ${String(e.feedback)}`;
+    case 'bolt':
+      return `bolt: ${String(e.state)}`;
+    case 'door':
+      return `door: ${String(e.state)}`;
+    case 'alarm':
+      return `alarm: ${String(e.code)}`;
+    case 'audit': {
+      const entry = e.entry as Record<string, unknown>;
+      const who = typeof e.user === 'string' ? ` by ${e.user}` : '';
+      const why = typeof entry.reason === 'string' ? ` (${entry.reason})` : '';
+      return `audit #${String(entry.seq)}: ${String(entry.kind)} ${String(entry.action)} ${typeof entry.result === 'string' ? entry.result : ''}${why}${who}`.replace(
+        /\s+$/,
+        '',
+      );
+    }
+    default:
+      return null;
+  }
+}
+
+async function runCtl(words: string[], flags: CtlFlags): Promise<void> {
+  const dataDir = resolveDataDir(flags);
+  const timeoutMs = Number(flags.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000)
+    throw new CliError(`--timeout must be 1..600000 ms, got "${flags.timeout}"`);
+  const line = words.join(' ');
+  let reply;
+  try {
+    reply = await sendControl(dataDir, line, timeoutMs);
+  } catch (err) {
+    throw new CliError(
+      isKeywayError(err) ? stripCode(err) : err instanceof Error ? err.message : String(err),
+    );
+  }
+  if (flags.json === true) {
+    const { id: _id, ...rest } = reply;
+    process.stdout.write(`${JSON.stringify(rest)}\n`);
+  } else if (reply.ok) {
+    const out: string[] = [];
+    for (const e of (reply.events as Array<Record<string, unknown>> | undefined) ?? []) {
+      const d = describeEvent(e);
+      if (d !== null) out.push(d);
+    }
+    if (typeof reply.claimWindowMs === 'number' && words[0] === 'claim-press')
+      out.push(`claim window open for ${Math.ceil(reply.claimWindowMs / 1000)} s`);
+    if (words[0] === 'status' && typeof reply.status === 'object' && reply.status !== null) {
+      const s = reply.status as Record<string, unknown>;
+      out.push(
+        `bolt ${String(s.bolt)}, door ${String(s.door)}, battery ${String(s.batteryPercent)}%, mode ${String(s.mode)}, ${s.setupMode === true ? 'setup mode (unclaimed)' : 'claimed'}`,
+        `radio: ${String(reply.ble)}; phones connected: ${(reply.phones as unknown[] | undefined)?.length ?? 0}`,
+      );
+    }
+    process.stdout.write(out.length === 0 ? 'ok\n' : `${out.join('\n')}\n`);
+  }
+  if (!reply.ok) throw new CliError(String(reply.error ?? 'the lock refused the command'));
+}
+
 export function register(program: Command): void {
-  program
+  const lock = program
     .command('lock')
     .description(
-      'run a lock on the virtual board: a live panel on a TTY; otherwise commands on stdin and events as JSON lines',
+      'run a lock on the virtual board and the radio: a live panel on a TTY; otherwise commands on stdin and events as JSON lines',
     )
+    .enablePositionalOptions()
     .option(
       '--data <dir>',
       'data directory (default: $XDG_DATA_HOME/keyway/locks/<name> or ~/.local/share/keyway/locks/<name>)',
     )
-    .option('--name <name>', 'lock name, used for the default data directory', 'default')
+    .option(
+      '--name <name>',
+      'lock name: the default data directory, the radio device name, the panel title',
+      'default',
+    )
+    .option(
+      '--radio <radio>',
+      'virtual (the shared virtual air), hci or hci:N (a real adapter, Linux), none',
+      'virtual',
+    )
+    .option(
+      '--hub <address>',
+      'virtual radio hub to join (default: $KEYWAY_RADIO_HUB, else the per-user hub, started if needed)',
+    )
+    .option(
+      '--trace <file>',
+      "write a btsnoop trace of the lock's radio (open it in Wireshark, or keyway trace show)",
+    )
     .option('--speed <n>', "run the lock's clock N times faster than real time", '1')
     .option('--tz <zone>', "time zone of a new lock (default: this computer's)")
     .option(
       '--setup-code <digits>',
-      'setup code shown while the lock has no owner (for claiming over Bluetooth)',
+      'the 8-digit setup code of a new lock (default: random, kept on its label)',
     )
+    .option('--log-level <level>', 'error, warn, info or debug (default: info on the panel, warn otherwise)')
     .option('--json', 'JSON lines on stdout and commands on stdin even on a TTY')
     .addHelpText(
       'after',
-      '\nLine commands (without a TTY): 1234# | button | door open|close | battery N | tamper on|off | card UID |\n' +
-        'fingerprint N | jam on|off|next | wait 5s | status | quit. End of input or SIGINT/SIGTERM shut the lock down.\n' +
-        'Create the owner and PINs with keyway admin (see docs/scenarios.md, "The terminal lock").',
+      '\nLine commands (stdin without a TTY, or keyway lock ctl): 1234# or keypad 1234# | button | door open|close |\n' +
+        'battery N | tamper on|off | card UID | fingerprint N | jam on|off|next | claim-press | wait 5s | status | quit.\n' +
+        'End of input, quit, SIGINT or SIGTERM shut the lock down cleanly. See README.md, "Walk-through: two terminals".',
     )
     .action((flags: LockFlags) => runLock(flags));
+  lock
+    .command('ctl')
+    .description(
+      'drive a running lock from a script: keypad 4071#, button, door open, claim-press, status, ...',
+    )
+    .argument('<command...>', 'a line command, e.g. keypad 4071#  (see keyway lock --help)')
+    .option('--data <dir>', 'data directory of the running lock')
+    .option('--name <name>', 'name of the running lock (its default data directory)', 'default')
+    .option('--timeout <ms>', 'how long to wait for the lock to answer', '10000')
+    .option('--json', "print the lock's reply as JSON")
+    .action((words: string[], flags: CtlFlags) => runCtl(words, flags));
 }
