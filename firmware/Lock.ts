@@ -10,7 +10,7 @@ import { decide, type DecisionRequest, type EngineDecision, type UserState } fro
 import { defaultSettings, mergeSettings, validateSettings } from './defaults.ts';
 import { EkeyGate, virtualUserState } from './ekey/EkeyGate.ts';
 import type { Revocation, TrustAnchor } from './ekey/EkeyStore.ts';
-import type { EkeyProof } from './ekey/Proof.ts';
+import type { EkeyProof, SessionPossession } from './ekey/Proof.ts';
 import type { EkeyCommand, VerifyContext } from './ekey/Verify.ts';
 import type { EkeyClaims } from './ekey/Cwt.ts';
 import { KeywayError } from './errors.ts';
@@ -67,7 +67,10 @@ export type OperationResult = Decision<{ userIndex: number | null; duress?: bool
 export type CredentialSpec =
   | { type: 'pin'; pin: string; force?: boolean }
   | { type: 'card'; uid: string }
-  | { type: 'fingerprint'; templateId: number };
+  | { type: 'fingerprint'; templateId: number }
+  /** Registers an eKey holder key (raw Ed25519, 32 bytes) as this user's: a session that proves possession
+   * of it acts as this user (ble-gatt). The eKey itself still decides what it opens. */
+  | { type: 'ekey'; holder: Uint8Array };
 
 /** What the lock tells about a credential: never the secret. */
 export interface CredentialInfo {
@@ -185,6 +188,7 @@ export class Lock {
   private log: AuditLog;
   private current: Settings;
   private readonly clock: Clock;
+  private readonly random: Random;
   private readonly board: BoardPort;
   private readonly events: EventSink | undefined;
   private readonly lockout: Lockout;
@@ -209,6 +213,7 @@ export class Lock {
   private constructor(options: LockOptions, store: Store, settings: Settings) {
     this.store = store;
     this.clock = options.clock;
+    this.random = options.random;
     this.board = options.board;
     this.events = options.events;
     this.current = settings;
@@ -304,6 +309,12 @@ export class Lock {
     this.keypad.clear();
     this.bolt.stop();
     this.store.close();
+  }
+
+  /** The lock's raw 32-byte Ed25519 device public key (verifies signed audit checkpoints). Not secret. */
+  get devicePublicKey(): Uint8Array {
+    const spki = this.store.secrets.devicePublicKey.export({ format: 'der', type: 'spki' });
+    return new Uint8Array(spki.subarray(spki.length - 32));
   }
 
   get settings(): Settings {
@@ -591,7 +602,7 @@ export class Lock {
    */
   presentEkey(
     token: Uint8Array,
-    proof: EkeyProof | null,
+    proof: EkeyProof | SessionPossession | null,
     command: RemoteOp = 'unlock',
     opts: { timeoutSeconds?: number } = {},
   ): OperationResult {
@@ -651,7 +662,7 @@ export class Lock {
    */
   checkEkey(
     token: Uint8Array,
-    proof: EkeyProof | null,
+    proof: EkeyProof | SessionPossession | null,
     command: EkeyCommand,
   ): Decision<{ claims: EkeyClaims }> {
     this.live();
@@ -911,6 +922,59 @@ export class Lock {
         credential: { type: cred.type, index: cred.index },
       });
     });
+  }
+
+  /** The stored user an eKey holder key is registered to (credential type 'ekey'), or null. */
+  userForEkeyHolder(holder: Uint8Array): User | null {
+    this.live();
+    if (!(holder instanceof Uint8Array) || holder.length !== 32) return null;
+    return this.finder.find('ekey', Buffer.from(holder).toString('hex'))?.user ?? null;
+  }
+
+  /**
+   * Factory reset, by an owner (actor index) or physically at the lock ('physical'): one transaction wipes
+   * users (and so their credentials and schedules), holidays, trust anchors, revocations, eKey use counters
+   * and used offline PINs; the offline-PIN secret file is deleted and the settings go back to defaults
+   * (lockId, sites and time zone kept). The lock is then in setup mode again. The audit log is kept and
+   * records the reset (it is the lock's history, hash-chained); the wrong-code lockout is kept too.
+   */
+  factoryReset(actor: number | 'physical'): void {
+    this.live();
+    let by: number | null = null;
+    if (actor !== 'physical') {
+      const a = this.actor(actor);
+      if (a.role !== 'owner')
+        throw new KeywayError('not_authorized', `a ${a.role} cannot factory reset the lock`);
+      by = a.index;
+    }
+    const next = mergeSettings(defaultSettings(this.random), {
+      lockId: this.current.lockId,
+      sites: this.current.sites,
+      timeZone: this.current.timeZone,
+    });
+    this.write((audit) => {
+      const db = this.store.db;
+      for (const table of ['credentials', 'schedules', 'users', 'holidays']) {
+        db.prepare(`DELETE FROM ${table}`).run();
+      }
+      this.ekeys.store.wipe();
+      this.store.setMeta('settings', JSON.stringify(next));
+      audit({
+        kind: 'System',
+        action: 'factory_reset',
+        userIndex: by,
+        security: true,
+        data: { by: actor === 'physical' ? 'physical' : 'owner' },
+      });
+    });
+    this.ekeys.clearOfflineSecret();
+    const before = this.current;
+    this.current = next;
+    this.holidays = this.loadHolidays();
+    this.keypad.clear();
+    this.keypad = this.makeKeypad();
+    if (next.capacities.auditEntries !== before.capacities.auditEntries) this.log = this.makeLog();
+    if (next.operatingMode !== before.operatingMode) this.modeChanged(next.operatingMode);
   }
 
   listCredentials(userIndex?: number): CredentialInfo[] {
@@ -1500,6 +1564,12 @@ export class Lock {
         return { type: 'card', value: normalizeCardUid(spec.uid) };
       case 'fingerprint':
         return { type: 'fingerprint', value: normalizeFingerprint(spec.templateId) };
+      case 'ekey': {
+        if (!(spec.holder instanceof Uint8Array) || spec.holder.length !== 32) {
+          throw new KeywayError('invalid_argument', 'an eKey holder key is 32 bytes (raw Ed25519)');
+        }
+        return { type: 'ekey', value: Buffer.from(spec.holder).toString('hex') };
+      }
       default:
         throw new KeywayError(
           'invalid_argument',

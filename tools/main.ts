@@ -8,10 +8,12 @@ type Registrar = (program: Command) => void;
 const commandModules: Array<() => Promise<{ register: Registrar }>> = [
   // one line per command module (keep sorted)
   () => import('./commands/admin.ts'),
+  () => import('./commands/demo.ts'),
   () => import('./commands/ekey.ts'),
   () => import('./commands/fleet.ts'),
   () => import('./commands/keys.ts'),
   () => import('./commands/lock.ts'),
+  () => import('./commands/phone.ts'),
   () => import('./commands/pin.ts'),
   () => import('./commands/radio.ts'),
   () => import('./commands/scenario.ts'),

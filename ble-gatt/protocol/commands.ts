@@ -221,7 +221,9 @@ export const COMMANDS = {
   factory_reset: command(map({ confirm: req(oneOf(['factory_reset'])) }), empty),
   proof: command(
     map({ ekey: req(bytes(1, 3072)), sig: req(bytes(64)) }),
-    map({ user: req(userIndex), role: req(role) }),
+    // user: the stored user the eKey's holder key is registered to (cred.add type ekey); absent for an
+    // eKey holder who is not a user of the lock (a guest with only an eKey).
+    map({ user: opt(userIndex), role: req(role) }),
   ),
   'claim.start': command(claimStartArgs, claimStartResult),
   'claim.finish': command(claimFinishArgs, claimFinishResult),

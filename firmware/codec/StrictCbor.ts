@@ -90,7 +90,7 @@ export function decodeStrict(bytes: Uint8Array, options: StrictCborOptions = {})
   if (!(bytes instanceof Uint8Array)) {
     throw new KeywayError('invalid_argument', 'CBOR input must be a Uint8Array');
   }
-  const o = { ...DEFAULTS, ...options };
+  const o = merged(options);
   if (bytes.length === 0) throw new CborError('empty', 0, 'no data');
   if (bytes.length > o.maxBytes) {
     throw new CborError('too_large', 0, `${bytes.length} bytes; at most ${o.maxBytes} accepted`);
@@ -101,6 +101,20 @@ export function decodeStrict(bytes: Uint8Array, options: StrictCborOptions = {})
     throw new CborError('trailing_bytes', r.pos, `${bytes.length - r.pos} bytes after the data item`);
   }
   return value;
+}
+
+// Callers pass module-level option objects; merging them with the defaults once per object (not once per
+// decode) keeps the hot path of eKey verification free of that allocation.
+const mergedOptions = new WeakMap<StrictCborOptions, Required<StrictCborOptions>>();
+
+function merged(options: StrictCborOptions): Required<StrictCborOptions> {
+  let o = mergedOptions.get(options);
+  if (o === undefined) {
+    o = { ...DEFAULTS, ...options };
+    // Only frozen option objects can be remembered safely: a caller could change a mutable one later.
+    if (Object.isFrozen(options)) mergedOptions.set(options, o);
+  }
+  return o;
 }
 
 class Reader {
@@ -233,12 +247,14 @@ class Reader {
     this.deeper(depth, start);
     this.need(2 * n);
     const out = new Map<CborKey, CborValue>();
-    let prev: Uint8Array | null = null;
+    // The previous key's encoding as offsets into the input (no per-key copy or view).
+    let prevStart = -1;
+    let prevEnd = -1;
     const seen = this.o.sortedKeys ? null : new Set<string>();
     for (let i = 0; i < n; i++) {
       const keyStart = this.pos;
       const key = this.item(depth + 1);
-      const keyBytes = this.b.subarray(keyStart, this.pos);
+      const keyEnd = this.pos;
       const isInt = typeof key === 'number';
       const isText = typeof key === 'string';
       const okType =
@@ -251,15 +267,16 @@ class Reader {
         );
       }
       if (seen !== null) {
-        const k = Buffer.from(keyBytes).toString('latin1');
+        const k = Buffer.from(this.b.subarray(keyStart, keyEnd)).toString('latin1');
         if (seen.has(k)) throw new CborError('duplicate_key', keyStart, `key ${describeKey(key)} repeated`);
         seen.add(k);
-      } else if (prev !== null) {
-        const c = compareBytes(prev, keyBytes);
+      } else if (prevStart >= 0) {
+        const c = compareRanges(this.b, prevStart, prevEnd, keyStart, keyEnd);
         if (c === 0) throw new CborError('duplicate_key', keyStart, `key ${describeKey(key)} repeated`);
         if (c > 0) throw new CborError('unsorted_keys', keyStart, `key ${describeKey(key)} out of order`);
       }
-      prev = keyBytes;
+      prevStart = keyStart;
+      prevEnd = keyEnd;
       out.set(key as CborKey, this.item(depth + 1));
     }
     return out;
@@ -308,6 +325,19 @@ function describeKey(k: CborValue): string {
     : typeof k === 'string'
       ? JSON.stringify(k.slice(0, 32))
       : typeof k;
+}
+
+/** compareBytes of b[aStart, aEnd) and b[bStart, bEnd), without making views. */
+function compareRanges(b: Uint8Array, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const aLen = aEnd - aStart;
+  const bLen = bEnd - bStart;
+  const n = Math.min(aLen, bLen);
+  for (let i = 0; i < n; i++) {
+    const x = b[aStart + i]!;
+    const y = b[bStart + i]!;
+    if (x !== y) return x - y;
+  }
+  return aLen - bLen;
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -48,7 +48,19 @@ export interface CoseSign1 {
 /** Limits for tokens: an eKey with a chain of 3 parents stays well below this. */
 export const MAX_TOKEN_BYTES = 8192;
 
-const COSE_OPTIONS = { maxBytes: MAX_TOKEN_BYTES, maxDepth: 8, maxItems: 256, tags: [COSE_SIGN1_TAG] };
+// Frozen: StrictCbor merges a frozen options object with its defaults only once.
+const COSE_OPTIONS = Object.freeze({
+  maxBytes: MAX_TOKEN_BYTES,
+  maxDepth: 8,
+  maxItems: 256,
+  tags: Object.freeze([COSE_SIGN1_TAG]),
+});
+const PROTECTED_OPTIONS = Object.freeze({
+  maxBytes: 512,
+  maxDepth: 2,
+  maxItems: 32,
+  keyTypes: 'int',
+} as const);
 
 /** Parses and checks a COSE_Sign1 (tagged 18 or untagged). Throws CborError or CoseError ('malformed'). */
 export function decodeSign1(bytes: Uint8Array): CoseSign1 {
@@ -76,7 +88,7 @@ export function decodeSign1(bytes: Uint8Array): CoseSign1 {
   if (prot.length === 0) throw new CoseError('missing_alg', 'the protected header is empty');
   let ph: CborValue;
   try {
-    ph = decodeStrict(prot, { maxBytes: 512, maxDepth: 2, maxItems: 32, keyTypes: 'int' });
+    ph = decodeStrict(prot, PROTECTED_OPTIONS);
   } catch (err) {
     if (err instanceof CborError) {
       throw new CoseError('bad_protected_header', `protected header: ${err.message}`);

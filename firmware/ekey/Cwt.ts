@@ -2,7 +2,13 @@
 // (labels below -65536, the CWT private-use range). Every claim is checked for shape when decoding; an
 // unknown claim is refused (it might be a restriction we would otherwise ignore). docs/ekeys.md has an
 // annotated example.
-import { decodeStrict, encodeCanonical, CborError, type CborValue } from '../codec/StrictCbor.ts';
+import {
+  decodeStrict,
+  encodeCanonical,
+  CborError,
+  type CborKey,
+  type CborValue,
+} from '../codec/StrictCbor.ts';
 import { KeywayError } from '../errors.ts';
 import { validateSchedule } from '../schedule/index.ts';
 import type { AccessSchedule, Method, Role, WeekDay } from '../types.ts';
@@ -188,37 +194,58 @@ export function encodeClaims(c: EkeyClaims): Uint8Array {
 
 const KNOWN = new Set<number>(Object.values(CLAIM));
 
+// Frozen: StrictCbor merges a frozen options object with its defaults only once.
+const CLAIMS_OPTIONS = Object.freeze({
+  maxBytes: MAX_CLAIMS_BYTES,
+  maxDepth: 6,
+  maxItems: 512,
+  keyTypes: 'int-or-text',
+} as const);
+
+// Claim readers at module level (not closures made per call: eKey decoding is on the lock's hot path).
+function textClaim(
+  v: Map<CborKey, CborValue>,
+  k: number,
+  name: string,
+  required: boolean,
+): string | undefined {
+  const x = v.get(k);
+  if (x === undefined) return required ? bad('missing_claim', `${name} is required`) : undefined;
+  if (typeof x !== 'string' || x.length === 0 || x.length > 64)
+    return bad('bad_claim', `${name} must be text of 1..64 chars`);
+  return x;
+}
+
+function timeClaim(
+  v: Map<CborKey, CborValue>,
+  k: number,
+  name: string,
+  required: boolean,
+): number | undefined {
+  const x = v.get(k);
+  if (x === undefined) return required ? bad('missing_claim', `${name} is required`) : undefined;
+  if (typeof x !== 'number' || x < 0)
+    return bad('bad_claim', `${name} must be a non-negative integer NumericDate`);
+  return x;
+}
+
+/** No value twice (short lists: a pairwise scan beats building a Set). */
+function distinct(xs: readonly unknown[]): boolean {
+  for (let i = 1; i < xs.length; i++) for (let j = 0; j < i; j++) if (xs[i] === xs[j]) return false;
+  return true;
+}
+
 /** Decodes and checks a claims set. Throws CborError or ClaimsError (both 'malformed'). */
 export function decodeClaims(payload: Uint8Array): EkeyClaims {
-  const v = decodeStrict(payload, {
-    maxBytes: MAX_CLAIMS_BYTES,
-    maxDepth: 6,
-    maxItems: 512,
-    keyTypes: 'int-or-text',
-  });
+  const v = decodeStrict(payload, CLAIMS_OPTIONS);
   if (!(v instanceof Map)) return bad('not_a_map', 'the claims set is not a map');
   for (const k of v.keys()) {
     if (typeof k !== 'number' || !KNOWN.has(k))
       return bad('unknown_claim', `claim ${JSON.stringify(k)} is not understood`);
   }
-  const get = (k: number): CborValue => v.get(k);
-  const text = (k: number, name: string, required: boolean): string | undefined => {
-    const x = get(k);
-    if (x === undefined) return required ? bad('missing_claim', `${name} is required`) : undefined;
-    if (typeof x !== 'string' || x.length === 0 || x.length > 64)
-      return bad('bad_claim', `${name} must be text of 1..64 chars`);
-    return x;
-  };
-  const time = (k: number, name: string, required: boolean): number | undefined => {
-    const x = get(k);
-    if (x === undefined) return required ? bad('missing_claim', `${name} is required`) : undefined;
-    if (typeof x !== 'number' || x < 0)
-      return bad('bad_claim', `${name} must be a non-negative integer NumericDate`);
-    return x;
-  };
-  const iss = text(CLAIM.iss, 'iss', true)!;
-  const sub = text(CLAIM.sub, 'sub', false);
-  const audRaw = get(CLAIM.aud);
+  const iss = textClaim(v, CLAIM.iss, 'iss', true)!;
+  const sub = textClaim(v, CLAIM.sub, 'sub', false);
+  const audRaw = v.get(CLAIM.aud);
   let aud: string[];
   if (typeof audRaw === 'string') aud = [audRaw];
   else if (
@@ -233,26 +260,26 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
       audRaw === undefined ? 'missing_claim' : 'bad_claim',
       'aud must be a lock id or a list of 1..32',
     );
-  if (aud.some((a) => a.length === 0 || a.length > 64) || new Set(aud).size !== aud.length) {
+  if (aud.some((a) => a.length === 0 || a.length > 64) || !distinct(aud)) {
     return bad('bad_claim', 'aud entries must be distinct, 1..64 chars');
   }
-  const exp = time(CLAIM.exp, 'exp', true)!;
-  const nbf = time(CLAIM.nbf, 'nbf', true)!;
-  const iat = time(CLAIM.iat, 'iat', false);
+  const exp = timeClaim(v, CLAIM.exp, 'exp', true)!;
+  const nbf = timeClaim(v, CLAIM.nbf, 'nbf', true)!;
+  const iat = timeClaim(v, CLAIM.iat, 'iat', false);
   if (exp <= nbf) return bad('bad_claim', 'exp must be after nbf');
-  const cti = get(CLAIM.cti);
+  const cti = v.get(CLAIM.cti);
   if (!(cti instanceof Uint8Array) || cti.length < 8 || cti.length > 32)
     return bad('bad_claim', 'cti must be 8..32 bytes');
-  const cnf = get(CLAIM.cnf);
+  const cnf = v.get(CLAIM.cnf);
   if (!(cnf instanceof Map) || cnf.size !== 1 || !cnf.has(CNF_COSE_KEY)) {
     return bad('bad_cnf', 'cnf must be {1: COSE_Key}');
   }
   const key = parseCoseKey(cnf.get(CNF_COSE_KEY));
   if (!key.ok) return bad('bad_cnf', key.why);
-  const role = get(CLAIM.role);
+  const role = v.get(CLAIM.role);
   if (typeof role !== 'string' || !EKEY_ROLES.includes(role as Role))
     return bad('bad_claim', 'role must be guest, member, admin or owner');
-  const schedRaw = get(CLAIM.schedules);
+  const schedRaw = v.get(CLAIM.schedules);
   let schedules: AccessSchedule[] = [];
   if (schedRaw !== undefined) {
     if (!Array.isArray(schedRaw) || schedRaw.length === 0 || schedRaw.length > 16) {
@@ -260,7 +287,7 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
     }
     schedules = schedRaw.map(decodeSchedule);
   }
-  const methodsRaw = get(CLAIM.methods);
+  const methodsRaw = v.get(CLAIM.methods);
   if (
     !Array.isArray(methodsRaw) ||
     methodsRaw.length === 0 ||
@@ -268,16 +295,16 @@ export function decodeClaims(payload: Uint8Array): EkeyClaims {
   ) {
     return bad('bad_claim', `methods must be a non-empty list of ${METHODS.join(', ')}`);
   }
-  if (new Set(methodsRaw).size !== methodsRaw.length) return bad('bad_claim', 'methods has duplicates');
-  const usesRaw = get(CLAIM.uses);
+  if (!distinct(methodsRaw)) return bad('bad_claim', 'methods has duplicates');
+  const usesRaw = v.get(CLAIM.uses);
   if (usesRaw !== undefined && (typeof usesRaw !== 'number' || usesRaw < 1 || usesRaw > 1_000_000)) {
     return bad('bad_claim', 'uses must be 1..1000000');
   }
-  const depthRaw = get(CLAIM.delegate);
+  const depthRaw = v.get(CLAIM.delegate);
   if (depthRaw !== undefined && (typeof depthRaw !== 'number' || depthRaw < 1 || depthRaw > 8)) {
     return bad('bad_claim', 'delegate must be 1..8');
   }
-  const chain = get(CLAIM.chain);
+  const chain = v.get(CLAIM.chain);
   if (chain !== undefined && !(chain instanceof Uint8Array))
     return bad('bad_claim', 'chain must be a byte string');
   return {

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../store/atomicFile.ts';
 import type { DenialReason, LockTime, Method, Random, Role } from '../types.ts';
 import { OfflinePinKey, OFFLINE_PIN_DIGITS, type OfflinePinMatch } from '../offline-pin/OfflinePin.ts';
 import { EkeyStore, type Revocation } from './EkeyStore.ts';
-import { ChallengeIssuer, verifyProof, type EkeyProof } from './Proof.ts';
+import { ChallengeIssuer, verifyProof, type EkeyProof, type SessionPossession } from './Proof.ts';
 import {
   EkeyVerifier,
   ekeyAuthorizes,
@@ -67,7 +67,7 @@ export class EkeyGate {
    */
   admitEkey(
     token: Uint8Array,
-    proof: EkeyProof | null,
+    proof: EkeyProof | SessionPossession | null,
     command: EkeyCommand,
     ctx: VerifyContext,
   ): EkeyAdmission | GateRefusal {
@@ -77,16 +77,27 @@ export class EkeyGate {
     if (proof === null || proof === undefined) {
       return { ok: false, reason: 'proof_of_possession_failed', detail: 'no proof of possession' };
     }
-    const c = this.challenges.consume(proof.session ?? 'default', proof.challenge);
-    if (c !== 'ok') return { ok: false, reason: 'proof_of_possession_failed', detail: `challenge ${c}` };
-    const fields = { challenge: proof.challenge, lockId: ctx.lockId, command, cti: leaf.cti };
-    if (!verifyProof(leaf.holder, proof.signature, fields)) {
-      return { ok: false, reason: 'proof_of_possession_failed', detail: 'proof signature' };
+    if ('holderProven' in proof) {
+      if (!proof.holderProven(leaf.holder)) {
+        return { ok: false, reason: 'proof_of_possession_failed', detail: 'session proof signature' };
+      }
+    } else {
+      const c = this.challenges.consume(proof.session ?? 'default', proof.challenge);
+      if (c !== 'ok') return { ok: false, reason: 'proof_of_possession_failed', detail: `challenge ${c}` };
+      const fields = { challenge: proof.challenge, lockId: ctx.lockId, command, cti: leaf.cti };
+      if (!verifyProof(leaf.holder, proof.signature, fields)) {
+        return { ok: false, reason: 'proof_of_possession_failed', detail: 'proof signature' };
+      }
     }
     const d = this.verifier.check(r.ekey, ctx);
     if (d !== null) return { ok: false, reason: d.reason, detail: d.detail };
     if (!ekeyAuthorizes(leaf, command)) {
-      return { ok: false, reason: 'not_authorized', detail: `a ${leaf.role} eKey cannot ${command}` };
+      const article = /^[aeiou]/.test(leaf.role) ? 'an' : 'a';
+      return {
+        ok: false,
+        reason: 'not_authorized',
+        detail: `${article} ${leaf.role} eKey may not use ${command}`,
+      };
     }
     const links = r.ekey.links;
     return {
@@ -112,6 +123,12 @@ export class EkeyGate {
     const key = new OfflinePinKey(secret, lockId); // validates
     saveOfflineSecret(this.dataDir, secret);
     this.pinKey = key;
+  }
+
+  /** Forgets the offline-PIN secret (factory reset): deletes its file. */
+  clearOfflineSecret(): void {
+    this.pinKey = null;
+    if (this.dataDir !== null) fs.rmSync(path.join(this.dataDir, OFFLINE_SECRET_FILE), { force: true });
   }
 
   /**

@@ -113,6 +113,14 @@ export class EkeyStore {
     };
   }
 
+  /** Factory reset: forgets every trust anchor, revocation, use counter and used offline PIN. */
+  wipe(): void {
+    for (const t of ['trust_anchors', 'revocations', 'ekey_uses', 'offline_pin_used']) {
+      this.db.prepare(`DELETE FROM ${t}`).run();
+    }
+    this.anchorCache = null;
+  }
+
   // -------------------------------------------------------------- trust anchors
 
   /** Cached: anchors change only through this object (the lock is the database's only writer). */
@@ -172,8 +180,9 @@ export class EkeyStore {
       stmt = this.db.prepare(`${pairs.map(() => probe).join(' UNION ALL ')} LIMIT 1`);
       this.anyRevokedStmts.set(pairs.length, stmt);
     }
-    const row = stmt.get(...pairs.flatMap(([k, id]) => [k, buf(id)])) as
-      { kind: RevocationKind; id: Buffer } | undefined;
+    const args: Array<string | Buffer> = [];
+    for (const [k, id] of pairs) args.push(k, buf(id));
+    const row = stmt.get(args) as { kind: RevocationKind; id: Buffer } | undefined;
     return row === undefined ? null : { kind: row.kind, id: new Uint8Array(row.id) };
   }
 

@@ -25,6 +25,16 @@ export interface ProofFields {
   cti: Uint8Array;
 }
 
+/**
+ * Possession of the eKey's cnf key proven by the transport for its own session instead of a lock challenge
+ * (the BLE session: the holder signs the Noise handshake hash, which covers the lock's single-use
+ * per-connection challenge and the lock's static key; ble-gatt/SessionProof.ts). The gate calls
+ * `holderProven` with the leaf's cnf key; it must return true only for a valid signature by that key.
+ */
+export interface SessionPossession {
+  readonly holderProven: (holder: Uint8Array) => boolean;
+}
+
 export interface EkeyProof {
   challenge: Uint8Array;
   /** 64-byte Ed25519 signature over proofMessage(...). */

@@ -214,7 +214,7 @@ export class EkeyVerifier {
         issuerKey = anchor.key;
       } else {
         issuerKey = parsed[i - 1]!.claims.holder;
-        if (keyId(issuerKey) !== p.claims.iss) {
+        if (this.keyIdOf(issuerKey) !== p.claims.iss) {
           return {
             ok: false,
             reason: 'untrusted_issuer',
@@ -246,31 +246,30 @@ export class EkeyVerifier {
     const root = links[0]!;
     if (!this.state.isTrustAnchor(root.issuerKey))
       return deny('untrusted_issuer', 'the root issuer is no longer trusted');
-    const pairs = links.flatMap(
-      (l) =>
-        [
-          ['cti', l.claims.cti],
-          ['issuer', l.issuerKey],
-          ['holder', l.claims.holder],
-        ] as const,
-    );
+    const n = links.length;
+    const pairs: Array<readonly [RevocationKind, Uint8Array]> = [];
+    for (let i = 0; i < n; i++) {
+      const l = links[i]!;
+      pairs.push(['cti', l.claims.cti], ['issuer', l.issuerKey], ['holder', l.claims.holder]);
+    }
     if (this.state.firstRevoked(pairs) !== null) {
       // Rare path: say which link and why.
-      for (const [i, l] of links.entries()) {
-        const rev = this.revokedWhy(l);
-        if (rev !== null) return deny('revoked', i === links.length - 1 ? rev : `chain link ${i}: ${rev}`);
+      for (let i = 0; i < n; i++) {
+        const rev = this.revokedWhy(links[i]!);
+        if (rev !== null) return deny('revoked', i === n - 1 ? rev : `chain link ${i}: ${rev}`);
       }
     }
-    const leaf = links[links.length - 1]!.claims;
-    const names = [ctx.lockId, ...(ctx.sites ?? [])];
-    for (const l of links) {
-      if (!l.claims.aud.some((a) => names.includes(a)))
+    const leaf = links[n - 1]!.claims;
+    const sites = ctx.sites ?? [];
+    for (let i = 0; i < n; i++) {
+      if (!servesAudience(links[i]!.claims.aud, ctx.lockId, sites))
         return deny('wrong_lock', `audience ${leaf.aud.join(',')}`);
     }
     if (ctx.now === null) return deny('time_unknown', 'the lock does not know the time');
     const now = ctx.now;
     const skew = Math.max(0, ctx.skewMs);
-    for (const [i, l] of links.entries()) {
+    for (let i = 0; i < n; i++) {
+      const l = links[i]!;
       const which = i === links.length - 1 ? 'eKey' : `chain link ${i}`;
       // Asymmetric: a lock clock running slow may open up to `skew` early; never after exp.
       if (now + skew < l.claims.nbf * 1000)
@@ -280,7 +279,8 @@ export class EkeyVerifier {
     const method = ctx.method ?? 'app';
     if (!leaf.methods.includes(method))
       return deny('method_not_allowed', `${method} not in ${leaf.methods.join(',')}`);
-    for (const [i, l] of links.entries()) {
+    for (let i = 0; i < n; i++) {
+      const l = links[i]!;
       if (l.claims.schedules.length > 0 && !isWithinSchedules(l.claims.schedules, now, ctx.timeZone)) {
         return deny(
           'outside_schedule',
@@ -288,7 +288,8 @@ export class EkeyVerifier {
         );
       }
     }
-    for (const [i, l] of links.entries()) {
+    for (let i = 0; i < n; i++) {
+      const l = links[i]!;
       if (l.claims.uses !== null && this.state.usesOf(l.claims.cti) >= l.claims.uses) {
         return deny(
           'uses_exhausted',
@@ -310,7 +311,7 @@ export class EkeyVerifier {
 
   /** keyId() memoized (trust anchors are looked up by it on every cold verification). */
   private keyIdOf(raw: Uint8Array): string {
-    const k = Buffer.from(raw).toString('hex');
+    const k = mapKey(raw);
     let id = this.keyIds.get(k);
     if (id === undefined) {
       id = keyId(raw);
@@ -321,7 +322,7 @@ export class EkeyVerifier {
   }
 
   private keyObject(raw: Uint8Array): KeyObject {
-    const k = Buffer.from(raw).toString('hex');
+    const k = mapKey(raw);
     let o = this.keyObjects.get(k);
     if (o === undefined) {
       o = publicKeyFromRaw(raw);
@@ -447,6 +448,16 @@ export class EkeyVerifier {
     }
     return { granted: true, revocation, by: iss };
   }
+}
+
+/** A Map key for raw key bytes: latin1 over a view of them (no copy, no hex). */
+const mapKey = (raw: Uint8Array): string =>
+  Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
+
+/** Does an audience name this lock or one of its sites? */
+function servesAudience(aud: readonly string[], lockId: string, sites: readonly string[]): boolean {
+  for (const a of aud) if (a === lockId || sites.includes(a)) return true;
+  return false;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -217,6 +217,16 @@ export class LockRuntime {
         if (!this.host.lock.status().setupMode) return { ok: false, error: 'the lock is already claimed' };
         this.presence.open('gesture');
         return { ok: true, claimWindowMs: this.presence.remainingMs() };
+      case 'factory-reset': {
+        // The reset button inside the case: physical access, so no owner is needed (the audit records it).
+        this.host.lock.factoryReset('physical');
+        this.presence.close();
+        this.refreshLabel();
+        this.options.log.warn(
+          'factory reset (physical): users, keys and secrets wiped; the lock is unclaimed',
+        );
+        return { ok: true, status: status() };
+      }
       case 'keys':
       case 'button':
       case 'door':

@@ -106,7 +106,7 @@ export class Panel {
     }
     lines.push(
       '',
-      ' BLE activity:',
+      ' radio and log activity:',
       ...(this.activity.length === 0 ? ['   (none yet)'] : this.activity.map((a) => `   ${a}`)),
     );
     return lines;

@@ -34,6 +34,7 @@ export function applyCommand(host: LockHost, cmd: TerminalCommand): void {
     case 'wait':
     case 'status':
     case 'claim-press':
+    case 'factory-reset':
     case 'quit':
     case 'none':
       return;

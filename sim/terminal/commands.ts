@@ -1,7 +1,7 @@
 // The line commands a terminal lock understands on stdin (without a TTY) — one per line:
 //   1234#  (keys: digits, # submits, * clears)   button   door open|close   battery 0-100   tamper on|off
 //   card HEXUID   fingerprint N   jam on|off|next   wait 5s   status   quit
-// and, for scripts and the control socket: keypad 1234#   claim-press (the claim gesture)
+// and, for scripts and the control socket: keypad 1234#   claim-press (the claim gesture)   factory-reset
 import { parseDuration } from '../../firmware/index.ts';
 
 export type TerminalCommand =
@@ -9,6 +9,8 @@ export type TerminalCommand =
   | { kind: 'button' }
   /** The physical-presence gesture for claiming (the inside button held for the claim window). */
   | { kind: 'claim-press' }
+  /** The reset button inside the lock (physical factory reset: wipes users, keys and secrets). */
+  | { kind: 'factory-reset' }
   | { kind: 'door'; open: boolean }
   | { kind: 'battery'; percent: number }
   | { kind: 'tamper'; on: boolean }
@@ -22,7 +24,7 @@ export type TerminalCommand =
 
 export const COMMAND_HELP =
   'commands: 1234# (keypad) | button | door open|close | battery N | tamper on|off | card UID | fingerprint N | ' +
-  'jam on|off|next | wait 5s | status | claim-press | quit';
+  'jam on|off|next | wait 5s | status | claim-press | factory-reset | quit';
 
 const onOff = (word: string | undefined): boolean | null =>
   word === 'on' ? true : word === 'off' ? false : null;
@@ -42,6 +44,8 @@ export function parseCommand(line: string): TerminalCommand | { error: string } 
         : bad('keypad needs keys: digits, # (enter) and * (clear), e.g. keypad 4071#');
     case 'claim-press':
       return arg === undefined ? { kind: 'claim-press' } : bad('claim-press takes no argument');
+    case 'factory-reset':
+      return arg === undefined ? { kind: 'factory-reset' } : bad('factory-reset takes no argument');
     case 'button':
     case 'b':
       return arg === undefined ? { kind: 'button' } : bad('button takes no argument');

@@ -193,6 +193,30 @@ describe('THREATS 19: one-time eKey', () => {
     expect(present(f.lock, token, guest).granted).toBe(true);
     expect(present(f.lock, token, guest)).toMatchObject({ reason: 'uses_exhausted' });
   });
+
+  it('a command above the eKey role is refused with a readable detail', () => {
+    const check = (token: Uint8Array, holder: KeyPair, command: 'add_user' | 'settings') => {
+      const challenge = f.lock.ekeyChallenge('phone');
+      const signature = signProof(holder.privateKey, {
+        challenge,
+        lockId: 'front-door',
+        command,
+        cti: cti(token),
+      });
+      return f.lock.checkEkey(token, { challenge, signature, session: 'phone' }, command);
+    };
+    expect(check(mint(owner, guest), guest, 'add_user')).toEqual({
+      granted: false,
+      reason: 'not_authorized',
+      detail: 'a guest eKey may not use add_user',
+    });
+    expect(check(mint(owner, admin, { role: 'admin' }), admin, 'settings')).toEqual({
+      granted: false,
+      reason: 'not_authorized',
+      detail: 'an admin eKey may not use settings',
+    });
+    expect(check(mint(owner, admin, { role: 'admin' }), admin, 'add_user')).toMatchObject({ granted: true });
+  });
 });
 
 describe('revocation through the lock', () => {

@@ -201,7 +201,7 @@ describe('mint_ekey and ekey', () => {
 `);
     expect(failures(r)).toEqual([]);
     expect(r.steps[5]!.text).toBe('add_user allowed');
-    expect(r.steps[6]!.text).toBe('a admin eKey cannot settings');
+    expect(r.steps[6]!.text).toBe('an admin eKey may not use settings');
   });
 
   it('minting without from: while the clock is unknown is a step error', () => {

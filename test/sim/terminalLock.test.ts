@@ -48,7 +48,18 @@ afterEach(() => {
 });
 
 function start(dataDir: string): LockProcess {
-  const child = spawnKeyway(['lock', '--data', dataDir, '--speed', '50', '--tz', 'Europe/Berlin']);
+  // --radio none: these tests are about the engine and the terminal (test/e2e covers the radio).
+  const child = spawnKeyway([
+    'lock',
+    '--data',
+    dataDir,
+    '--speed',
+    '50',
+    '--tz',
+    'Europe/Berlin',
+    '--radio',
+    'none',
+  ]);
   running.push(child);
   return new LockProcess(child);
 }
@@ -108,7 +119,7 @@ describe('keyway lock (no TTY: stdin commands, JSON lines out)', () => {
     const busy = keyway(['admin', '--data', dataDir, 'user', 'list']);
     expect(busy.status).toBe(1);
     expect(busy.stderr).toMatch(
-      /^keyway: cannot use .*front-door: store_io: .* is in use by process \d+ \(keyway lock\); stop it first/,
+      /^keyway: cannot use .*front-door: store_io: .* is in use by process \d+ \(keyway lock default\); stop it first/,
     );
 
     // Five wrong codes: the keypad locks out for an hour.
@@ -154,15 +165,23 @@ describe('keyway lock (no TTY: stdin commands, JSON lines out)', () => {
     expect(verify.stdout).toMatch(/^audit log verifies \(\d+ entries\)\n$/);
   });
 
-  it('a new data directory starts in setup mode and says how to create the owner', async () => {
+  it('a new data directory starts in setup mode, shows its setup code and says how to create the owner', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'keyway-lock-')), 'new');
     const lock = start(dataDir);
     const ready = await lock.next((e) => e.type === 'ready');
     expect(ready).toMatchObject({ created: true, setupMode: true });
+    expect(ready.setupCode).toMatch(/^[0-9]{8}$/);
+    expect(ready.claimLink).toBe(
+      `keyway://claim?v=1&code=${ready.setupCode}&id=${ready.lockId}&name=default`,
+    );
     expect(ready.hint).toContain(`keyway admin --data "${dataDir}" user add Owner --role owner --pin -`);
     lock.send('quit');
     expect(await lock.exit).toBe(0);
-    expect(lock.stderr).toBe(`keyway: created a new lock in ${dataDir} (time zone Europe/Berlin)\n`);
+    const code = String(ready.setupCode);
+    expect(lock.stderr).toBe(
+      `keyway: created a new lock in ${dataDir} (time zone Europe/Berlin)\n` +
+        `keyway: setup code ${code.slice(0, 4)}-${code.slice(4)}  claim link ${ready.claimLink}\n`,
+    );
   });
 
   it('refuses a corrupt store and leaves it byte-identical', () => {

@@ -1,0 +1,44 @@
+import Database from 'better-sqlite3';
+import { verify, createHash } from 'node:crypto';
+import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path';
+import { decodeSign1, sigStructure, verifySign1 } from '/work/main/firmware/ekey/Cose.ts';
+import { decodeClaims } from '/work/main/firmware/ekey/Cwt.ts';
+import { EkeyStore } from '/work/main/firmware/ekey/EkeyStore.ts';
+import { keyPairFromSeed, keyId } from '/work/main/firmware/ekey/Keys.ts';
+import { mintEkey } from '/work/main/firmware/ekey/Mint.ts';
+import { EkeyVerifier, type VerifyContext } from '/work/main/firmware/ekey/Verify.ts';
+import { parseWeekly, isWithinSchedules } from '/work/main/firmware/schedule/index.ts';
+const T0 = Date.UTC(2025, 0, 6, 12, 0); const DAY = 86_400_000;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ekperf-'));
+const db = new Database(path.join(dir, 'e.db')); db.pragma('journal_mode = WAL'); db.pragma('synchronous = FULL');
+const seed = (n: number) => new Uint8Array(32).fill(n);
+const owner = keyPairFromSeed(seed(1)), guest = keyPairFromSeed(seed(4));
+let c = 0; const random = { bytes: (n: number) => new Uint8Array(n).fill(++c & 0xff) };
+const store = new EkeyStore(db); store.addTrustAnchor(owner.publicRaw, 'owner', T0);
+for (let i = 0; i < 1000; i++) store.addRevocation({ kind: 'cti', id: new Uint8Array(16).fill(i % 251).map((b, j) => b ^ j ^ (i >> 8)), until: null }, T0);
+const sched = [parseWeekly('mon-fri 08:00-18:00')];
+const direct = mintEkey(owner, { aud: 'front-door', from: T0 - DAY, until: T0 + 7 * DAY, holder: guest.publicRaw, schedules: sched, uses: 10 }, random);
+const ctx: VerifyContext = { lockId: 'front-door', now: T0, timeZone: 'Europe/Berlin', skewMs: 60_000 };
+const cold = new EkeyVerifier(store, { cacheSize: 0 });
+const msg = decodeSign1(direct); const tbs = sigStructure(msg.protectedBytes, msg.payload);
+const claims = decodeClaims(msg.payload);
+const r = cold.resolve(direct); if (!r.granted) throw 0;
+function t(name: string, fn: () => void, n = 20000) { for (let i = 0; i < 2000; i++) fn(); const s = process.hrtime.bigint(); for (let i = 0; i < n; i++) fn(); console.log(name.padEnd(20), (Number(process.hrtime.bigint() - s) / 1000 / n).toFixed(2), 'us'); }
+console.log('token bytes', direct.length);
+for (let k = 0; k < 2; k++) {
+t('native verify', () => verify(null, tbs, owner.publicKey, msg.signature), 3000);
+t('full cold verify', () => cold.verify(direct, ctx), 3000);
+t('sha256', () => createHash('sha256').update(direct).digest('hex'));
+t('decodeSign1', () => decodeSign1(direct));
+t('decodeClaims', () => decodeClaims(msg.payload));
+t('sigStructure', () => sigStructure(msg.protectedBytes, msg.payload));
+t('verifySign1', () => verifySign1(msg, owner.publicKey), 3000);
+t('trustAnchors', () => store.trustAnchors());
+t('verifyStatic', () => cold.verifyStatic(direct), 3000);
+t('check', () => cold.check(r.ekey, ctx));
+t('isTrustAnchor', () => store.isTrustAnchor(owner.publicRaw));
+t('firstRevoked', () => store.firstRevoked([['cti', claims.cti], ['issuer', owner.publicRaw], ['holder', claims.holder]]));
+t('usesOf', () => store.usesOf(claims.cti));
+t('isWithinSchedules', () => isWithinSchedules(claims.schedules, T0, 'Europe/Berlin'));
+}
+db.close(); fs.rmSync(dir, { recursive: true });

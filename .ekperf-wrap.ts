@@ -1,0 +1,34 @@
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+const orig = crypto.verify; let acc = 0n; let calls = 0;
+(crypto as any).verify = (...a: any[]) => { const s = process.hrtime.bigint(); const r = (orig as any)(...a); acc += process.hrtime.bigint() - s; calls++; return r; };
+syncBuiltinESMExports();
+const { default: Database } = await import('better-sqlite3');
+const fs = await import('node:fs'); const os = await import('node:os'); const path = await import('node:path');
+const { decodeSign1, sigStructure } = await import('./firmware/ekey/Cose.ts');
+const { EkeyStore } = await import('./firmware/ekey/EkeyStore.ts');
+const { keyPairFromSeed } = await import('./firmware/ekey/Keys.ts');
+const { mintEkey } = await import('./firmware/ekey/Mint.ts');
+const { EkeyVerifier } = await import('./firmware/ekey/Verify.ts');
+const { parseWeekly } = await import('./firmware/schedule/index.ts');
+const T0 = Date.UTC(2025, 0, 6, 12, 0); const DAY = 86_400_000;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ekperf-'));
+const db = new Database(path.join(dir, 'e.db')); db.pragma('journal_mode = WAL'); db.pragma('synchronous = FULL');
+const owner = keyPairFromSeed(new Uint8Array(32).fill(1)), guest = keyPairFromSeed(new Uint8Array(32).fill(4));
+let c = 0; const random = { bytes: (n: number) => new Uint8Array(n).fill(++c & 0xff) };
+const store = new EkeyStore(db); store.addTrustAnchor(owner.publicRaw, 'owner', T0);
+for (let i = 0; i < 1000; i++) store.addRevocation({ kind: 'cti', id: new Uint8Array(16).fill(i % 251).map((b, j) => b ^ j ^ (i >> 8)), until: null }, T0);
+const direct = mintEkey(owner, { aud: 'front-door', from: T0 - DAY, until: T0 + 7 * DAY, holder: guest.publicRaw, schedules: [parseWeekly('mon-fri 08:00-18:00')], uses: 10 }, random);
+const ctx = { lockId: 'front-door', now: T0, timeZone: 'Europe/Berlin', skewMs: 60_000 };
+const cold = new EkeyVerifier(store, { cacheSize: 0 });
+const msg = decodeSign1(direct); const tbs = sigStructure(msg.protectedBytes, msg.payload);
+for (let round = 0; round < 6; round++) {
+  acc = 0n; calls = 0; let s = process.hrtime.bigint();
+  for (let i = 0; i < 1000; i++) crypto.verify(null, tbs, owner.publicKey, msg.signature);
+  const wallN = Number(process.hrtime.bigint() - s) / 1000 / 1000; const inN = Number(acc) / 1000 / calls;
+  acc = 0n; calls = 0; s = process.hrtime.bigint();
+  for (let i = 0; i < 1000; i++) cold.verify(direct, ctx);
+  const wallV = Number(process.hrtime.bigint() - s) / 1000 / 1000; const inV = Number(acc) / 1000 / calls;
+  console.log(`native: wall ${wallN.toFixed(1)} inside ${inN.toFixed(1)} | ours: wall ${wallV.toFixed(1)} inside-verify ${inV.toFixed(1)} | ratio ${(wallV / wallN).toFixed(3)}`);
+}
+db.close(); fs.rmSync(dir, { recursive: true });
