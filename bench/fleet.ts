@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Phone } from '../ble-gatt/client/Phone.ts';
+import type { Phone } from '../ble-gatt/client/Phone.ts';
 import { NobleTransport, scanLocks, type FoundLock, type Noble } from '../ble-gatt/client/NobleTransport.ts';
 import { generateSetupCode } from '../ble-gatt/pake/setupCode.ts';
 import { CryptoRandom } from '../sim/clock/index.ts';
@@ -59,6 +59,9 @@ export async function run(): Promise<Record<string, number | string>> {
   const dir = mkdtempSync(join(tmpdir(), 'kwfleet-'));
   const hub = await startHub({ address: join(dir, 'hub.sock') });
   const radio = installVirtualRadio({ hub, name: 'fleet bench phones' });
+  // Every noble instance adds its own process exit and SIGINT handlers: 20 phones are not a leak.
+  const maxListeners = process.getMaxListeners();
+  process.setMaxListeners(Math.max(maxListeners, 2 * LOCKS + 10));
   let fleet: Fleet | null = null;
   try {
     const codes = Array.from({ length: LOCKS }, () => generateSetupCode(random));
@@ -149,6 +152,7 @@ export async function run(): Promise<Record<string, number | string>> {
     await fleet?.stop();
     await radio.close({ forget: true });
     await hub.close();
+    process.setMaxListeners(maxListeners);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -8,6 +8,7 @@ const benches: Bench[] = [
   { name: 'radio', load: () => import('./radio.ts') },
   { name: 'ekey', load: () => import('./ekey.ts') },
   { name: 'firmware', load: () => import('./firmware.ts') },
+  { name: 'gatt', load: () => import('./gatt.ts') },
   { name: 'fleet', load: () => import('./fleet.ts') },
 ];
 

@@ -39,8 +39,6 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('keyway')
     .description('keyway: a virtual smart lock (credential engine, BLE GATT service, virtual radio)')
     .exitOverride()
-    // Options belong to the command they follow, so `keyway lock ctl --name X` reaches ctl, not lock.
-    .enablePositionalOptions()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showSuggestionAfterError();
   for (const load of commandModules) (await load()).register(program);

@@ -171,6 +171,7 @@ export class NobleTransport implements PhoneTransport {
     this.roundTrips += 1;
     const v = await within(this.status.readAsync(), this.timeoutMs, 'read status');
     if (v.length === 0) throw new NobleError('read status', 'the lock returned nothing (ATT error?)');
+    this.stats.bytesIn += v.length;
     return new Uint8Array(v);
   }
 

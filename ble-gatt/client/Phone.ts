@@ -189,9 +189,13 @@ export class Phone {
     args: ArgsOf<C>,
   ): Promise<ResultOf<C>> {
     const { session, early } = await this.open(t, lockId, { cmd, args });
+    this.lastStats = session.stats;
     await session.close();
     return early as ResultOf<C>;
   }
+
+  /** The counters of the session `once` ran last (for the benchmark). */
+  lastStats: PhoneSession['stats'] | null = null;
 
   /** Runs several commands in one session. */
   async withSession<T>(t: PhoneTransport, lockId: string, fn: (s: PhoneSession) => Promise<T>): Promise<T> {

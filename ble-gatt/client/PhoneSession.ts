@@ -99,7 +99,8 @@ export class PhoneSession {
   #closed: PhoneSessionError | null = null;
   #nextId = 1;
   /** Counters for the benchmark: messages and fragments each way. */
-  readonly stats = { writes: 0, notifications: 0, bytesOut: 0, bytesIn: 0 };
+  /** `waits`: times the phone waited for the lock's answer (one round trip each; status reads not included). */
+  readonly stats = { writes: 0, notifications: 0, bytesOut: 0, bytesIn: 0, waits: 0 };
 
   private constructor(transport: PhoneTransport, status: Status, opts: PhoneSessionOptions) {
     this.#transport = transport;
@@ -346,6 +347,7 @@ export class PhoneSession {
   }
 
   #next(): Promise<Uint8Array> {
+    this.stats.waits += 1;
     const queued = this.#inbox.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (this.#closed) return Promise.reject(this.#closed);

@@ -124,6 +124,10 @@ async function startGattService(options: BleOptions, radio: RadioHandle): Promis
       activity(a.kind, `${a.kind === 'connect' ? 'connected' : 'disconnected'} ${a.address}`, a.address);
     },
   });
+  // bleno (once started) has a SIGINT handler that calls process.exit(1) when it is the last one; the lock
+  // process shuts itself down on SIGINT (radio, control socket, store), so that handler must not cut it short.
+  for (const l of process.listeners('SIGINT'))
+    if (l.name === 'bound onSigInt') process.removeListener('SIGINT', l);
   log.info('GATT service up: advertising', { setupMode: runtime.lock.status().setupMode });
   const g = gatt;
   return {

@@ -34,8 +34,8 @@ describe('over the virtual radio (bleno and noble in one process)', () => {
   beforeAll(async () => {
     radio = installVirtualRadio({ hub: 'in-process', name: 'gatt-test' });
     const bleno = radio.loadBleno();
-    noble = radio.loadNoble() as unknown as Noble;
-    noble2 = radio.newNoble() as unknown as Noble;
+    noble = radio.loadNoble();
+    noble2 = radio.newNoble();
     world = makeWorld();
     gatt = await LockGattService.start({
       bleno,

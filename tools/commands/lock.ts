@@ -86,9 +86,8 @@ async function openRuntime(dataDir: string, open: () => Promise<LockRuntime>): P
 
 const grouped = (code: string): string => `${code.slice(0, 4)}-${code.slice(4)}`;
 
-function claimHint(name: string, code: string): string {
-  const lock = name === 'default' ? '' : ` --lock ${name}`;
-  return `claim it from a phone profile: keyway phone --profile NAME claim${lock} --setup-code ${code} (the lock asks for presence: press b, type the setup code then #, or run keyway lock ctl claim-press)`;
+function claimHint(code: string): string {
+  return `claim it from a phone profile: keyway phone --profile NAME claim --setup-code ${code} (the lock asks for presence first: press b, type the setup code then #, or run keyway lock ctl claim-press)`;
 }
 
 function ownerHint(dataDir: string): string {
@@ -211,9 +210,7 @@ async function runLock(flags: LockFlags): Promise<void> {
     claim === null
       ? []
       : [
-          radio === 'none'
-            ? 'No owner yet (the radio is off: --radio none).'
-            : claimHint(flags.name, claim.setupCode),
+          radio === 'none' ? 'No owner yet (the radio is off: --radio none).' : claimHint(claim.setupCode),
           ownerHint(dataDir),
         ];
   let qrCache: { link: string; text: string } | null = null;
@@ -376,7 +373,6 @@ export function register(program: Command): void {
     .description(
       'run a lock on the virtual board and the radio: a live panel on a TTY; otherwise commands on stdin and events as JSON lines',
     )
-    .enablePositionalOptions()
     .option(
       '--data <dir>',
       'data directory (default: $XDG_DATA_HOME/keyway/locks/<name> or ~/.local/share/keyway/locks/<name>)',
@@ -420,9 +416,9 @@ export function register(program: Command): void {
       'drive a running lock from a script: keypad 4071#, button, door open, claim-press, status, ...',
     )
     .argument('<command...>', 'a line command, e.g. keypad 4071#  (see keyway lock --help)')
-    .option('--data <dir>', 'data directory of the running lock')
-    .option('--name <name>', 'name of the running lock (its default data directory)', 'default')
+    // --name, --data and --json are keyway lock's own options (before or after "ctl"): the running lock
+    // is found by the same name or directory it was started with.
     .option('--timeout <ms>', 'how long to wait for the lock to answer', '10000')
-    .option('--json', "print the lock's reply as JSON")
-    .action((words: string[], flags: CtlFlags) => runCtl(words, flags));
+    .configureHelp({ showGlobalOptions: true })
+    .action((words: string[], _o: unknown, cmd: Command) => runCtl(words, cmd.optsWithGlobals<CtlFlags>()));
 }

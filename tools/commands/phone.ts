@@ -99,7 +99,7 @@ async function withPhone(cmd: Command, fn: (c: Ctx) => Promise<void>): Promise<v
         });
         await held.radio.ready;
       }
-      return held.radio.loadNoble() as unknown as Noble;
+      return held.radio.loadNoble();
     },
   };
   try {

@@ -103,7 +103,7 @@ describe('THREATS 14: fuzzed frames and fragments', () => {
     );
   });
 
-  it('out-of-order, duplicated and interleaved fragments of a real message are refused cleanly', async () => {
+  it('out-of-order, duplicated and interleaved fragments of a real message are refused cleanly', () => {
     w = makeWorld();
     const world = w;
     const link = new RawLink(world.service, 23);
