@@ -62,6 +62,25 @@ export class Sandbox {
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /**
+   * As sh(), without blocking this process: a lock whose stdout this process reads keeps running (a full
+   * pipe would stall its event loop while spawnSync waits).
+   */
+  shAsync(line: string, input = ''): Promise<CliResult> {
+    const child = spawn('bash', ['-c', line], {
+      env: { ...this.env, PATH: `${join(KEYWAY_BIN, '..')}:${process.env.PATH ?? ''}` },
+      cwd: join(KEYWAY_BIN, '..', '..'),
+      stdio: 'pipe',
+    });
+    this.children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(input);
+    return new Promise((resolve) => child.once('close', (status) => resolve({ status, stdout, stderr })));
+  }
+
   /** Starts `keyway ARGS` in the background (killed by cleanup()). */
   spawn(args: string[]): ChildProcess {
     const child = spawn(process.execPath, [KEYWAY_BIN, ...args], { env: this.env, stdio: 'pipe' });

@@ -103,7 +103,12 @@ describe('keyway lock as a process', () => {
       lock.process.kill(signal);
       expect(await lock.exited).toEqual({ code: 0, signal: null });
       expect(lock.events.at(-1)).toEqual({ type: 'shutdown', dataDir });
-      expect(readdirSync(dataDir).sort()).toEqual(['keyway.counter', 'keyway.db', 'keyway.secrets', 'noise.key']);
+      expect(readdirSync(dataDir).sort()).toEqual([
+        'keyway.counter',
+        'keyway.db',
+        'keyway.secrets',
+        'noise.key',
+      ]);
       const audit = auditVerifies(dataDir);
       expect(
         audit.filter((e) => e.kind === 'LockOperation' && e.action === 'unlock' && e.userIndex === 1),
@@ -171,9 +176,9 @@ describe('keyway lock as a process', () => {
     lock.send('quit');
     expect(await lock.exited).toEqual({ code: 0, signal: null });
     const audit = auditVerifies(dataDir);
-    expect(audit.filter((e) => e.action === 'factory_reset').map((e) => [e.kind, e.data])).toEqual([
-      ['System', { by: 'physical' }],
-    ]);
+    expect(audit.filter((e) => e.action === 'factory_reset').map((e): unknown[] => [e.kind, e.data])).toEqual(
+      [['System', { by: 'physical' }]],
+    );
     expect(JSON.parse(box.keyway(['admin', '--data', dataDir, 'user', 'list', '--json']).stdout)).toEqual([]);
   });
 

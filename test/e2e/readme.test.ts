@@ -19,7 +19,7 @@ describe('walk-through parser', () => {
           'npx keyway phone --profile olivia claim \\',
           '  --setup-code 4821-3907',
           '',
-          "npx keyway ekey issue --to \"$(cat guest.pub)\" --note 'a # b'   # hash inside quotes stays",
+          'npx keyway ekey issue --to "$(cat guest.pub)" --note \'a # b\'   # hash inside quotes stays',
           'npx keyway phone --profile guest unlock   # refused: outside_schedule',
           '```',
           '```sh',
@@ -31,7 +31,7 @@ describe('walk-through parser', () => {
     expect(steps).toEqual([
       { terminal: 1, command: 'npx keyway lock --name front --setup-code 4821-3907' },
       { terminal: 2, command: 'npx keyway phone --profile olivia claim --setup-code 4821-3907' },
-      { terminal: 2, command: "npx keyway ekey issue --to \"$(cat guest.pub)\" --note 'a # b'" },
+      { terminal: 2, command: 'npx keyway ekey issue --to "$(cat guest.pub)" --note \'a # b\'' },
       { terminal: 2, command: 'npx keyway phone --profile guest unlock', refused: 'outside_schedule' },
     ]);
   });
