@@ -22,6 +22,7 @@ import { CryptoRandom } from '../sim/clock/index.ts';
 import { sendControl } from '../sim/product/ControlSocket.ts';
 import { memoryPhone } from '../sim/product/Demo.ts';
 import { Fleet } from '../sim/product/Fleet.ts';
+import { keepProcessHandlers } from '../sim/product/ProcessHandlers.ts';
 import { installVirtualRadio, startHub } from '../sim/radio/index.ts';
 
 const quick = process.env.KEYWAY_BENCH_QUICK === '1' || process.argv.includes('--quick');
@@ -58,6 +59,7 @@ export async function run(): Promise<Record<string, number | string>> {
   const random = new CryptoRandom();
   const dir = mkdtempSync(join(tmpdir(), 'kwfleet-'));
   const hub = await startHub({ address: join(dir, 'hub.sock') });
+  const restoreHandlers = keepProcessHandlers();
   const radio = installVirtualRadio({ hub, name: 'fleet bench phones' });
   // Every noble instance adds its own process exit and SIGINT handlers: 20 phones are not a leak.
   const maxListeners = process.getMaxListeners();
@@ -152,6 +154,7 @@ export async function run(): Promise<Record<string, number | string>> {
     await fleet?.stop();
     await radio.close({ forget: true });
     await hub.close();
+    restoreHandlers();
     process.setMaxListeners(maxListeners);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Phone, MemoryPhoneStore, type PhoneStore } from '../../ble-gatt/client/Phone.ts';
 import { PhoneSessionError } from '../../ble-gatt/client/PhoneSession.ts';
+import { Profile } from '../../ble-gatt/client/Profile.ts';
 import {
   NobleTransport,
   pickLock,
@@ -29,6 +30,7 @@ import { CryptoRandom } from '../clock/index.ts';
 import { installVirtualRadio, startHub, type RadioHandle } from '../radio/index.ts';
 import { sendControl } from './ControlSocket.ts';
 import { LockChild, type JsonEvent } from './LockChild.ts';
+import { keepProcessHandlers } from './ProcessHandlers.ts';
 
 export interface DemoOptions {
   /** Where each printed line goes. */
@@ -88,6 +90,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let radio: RadioHandle | null = null;
   let hub: Awaited<ReturnType<typeof startHub>> | null = null;
   let lock: LockChild | null = null;
+  const restoreHandlers = keepProcessHandlers();
 
   const step = async (title: string, fn: () => Promise<string>): Promise<void> => {
     const t0 = performance.now();
@@ -134,8 +137,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       return `lock ${lockId} in setup mode, setup code ${setupCode.slice(0, 4)}-${setupCode.slice(4)}`;
     });
 
-    const owner = memoryPhone();
-    const guest = memoryPhone();
+    // Two phone profiles (directories with each phone's keys, locks and eKeys), as `keyway phone` keeps them.
+    const profile = (name: string): Phone =>
+      new Phone(Profile.open(name, { root: join(dir, 'phones'), create: true, random }), random, {
+        timeoutMs: 10_000,
+      });
+    const owner = profile('olivia');
+    const guest = profile('guest');
     // Each phone finds the lock with its own radio: by the setup flag before the claim, by the rotating
     // identifier derived from the lock's key afterwards (the advertisement names no lock).
     const seen = new Map<Noble, FoundLock>();
@@ -295,6 +303,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await r?.close({ forget: true });
     const h = hub as { close(): Promise<void> } | null;
     await h?.close();
+    restoreHandlers();
     if (options.keep !== true) rmSync(dir, { recursive: true, force: true });
   }
   const ok = steps.length > 0 && steps.every((s) => s.ok);

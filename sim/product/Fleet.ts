@@ -2,8 +2,15 @@
 // for load tests and demos: `keyway fleet --count N` and the fleet benchmark.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { NobleTransport, scanLocks } from '../../ble-gatt/client/NobleTransport.ts';
+import { Phone } from '../../ble-gatt/client/Phone.ts';
+import { Profile } from '../../ble-gatt/client/Profile.ts';
 import { KeywayError } from '../../firmware/index.ts';
+import { CryptoRandom } from '../clock/index.ts';
+import { installVirtualRadio } from '../radio/index.ts';
+import { sendControl } from './ControlSocket.ts';
 import { LockChild, type JsonEvent } from './LockChild.ts';
+import { keepProcessHandlers } from './ProcessHandlers.ts';
 
 export interface FleetOptions {
   count: number;
@@ -86,5 +93,55 @@ export class Fleet {
   /** Resolves when any lock exits on its own (crash): the fleet command then stops the rest. */
   anyExit(): Promise<FleetMember> {
     return Promise.race(this.members.map((m) => m.child.exited.then(() => m)));
+  }
+}
+
+/**
+ * Claims every lock of a fleet with a phone profile of the same name (fleet-1, ...), through the radio hub
+ * the locks joined: the claim gesture over each lock's control socket, then a real claim over the air. A
+ * load test can then drive `keyway phone --profile fleet-3 unlock` or the Phone API directly.
+ */
+export async function claimFleet(
+  fleet: Fleet,
+  options: { hub: string; profilesDir?: string; timeoutMs?: number },
+): Promise<Array<{ name: string; lockId: string }>> {
+  const random = new CryptoRandom();
+  const restoreHandlers = keepProcessHandlers();
+  const radio = installVirtualRadio({ hub: options.hub, name: 'keyway fleet claims' });
+  try {
+    await radio.ready;
+    const devices = (await radio.status()).devices;
+    const noble = radio.loadNoble();
+    const out: Array<{ name: string; lockId: string }> = [];
+    for (const m of fleet.members) {
+      const code = m.ready.setupCode as string | undefined;
+      if (m.ready.setupMode !== true || code === undefined) {
+        throw new KeywayError('invalid_argument', `lock ${m.name} is already claimed`);
+      }
+      const address = devices.find((d) => d.name === `lock ${m.name}`)?.address;
+      if (address === undefined) throw new KeywayError('not_found', `lock ${m.name} is not on the air`);
+      const heard = await scanLocks(noble, { ms: 10_000, until: (f) => f.address === address });
+      const found = heard.find((f) => f.address === address);
+      if (found === undefined) throw new KeywayError('not_found', `lock ${m.name} was not heard`);
+      const presence = await sendControl(m.dataDir, 'claim-press');
+      if (!presence.ok)
+        throw new KeywayError('protocol', `claim-press on ${m.name}: ${String(presence.error)}`);
+      const profile = Profile.open(m.name, {
+        create: true,
+        random,
+        ...(options.profilesDir === undefined ? {} : { root: options.profilesDir }),
+      });
+      const phone = new Phone(profile, random, { timeoutMs: options.timeoutMs ?? 10_000 });
+      const transport = await NobleTransport.connect(found.peripheral, {
+        timeoutMs: options.timeoutMs ?? 10_000,
+      });
+      const rec = await phone.claim(transport, { setupCode: code, ownerName: m.name, syncTime: Date.now() });
+      profile.saveLock({ ...rec, address });
+      out.push({ name: m.name, lockId: rec.lockId });
+    }
+    return out;
+  } finally {
+    await radio.close({ forget: true });
+    restoreHandlers();
   }
 }

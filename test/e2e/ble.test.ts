@@ -2,6 +2,7 @@
 // in a child process (real bleno), joined by a hub. kill -9 of the lock in the middle of a session loses
 // nothing the phone was told was done, and the phone sees the link go (a clear error, not a hang); the
 // restarted lock is still claimed and serves the same phone. And `keyway demo` passes.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +18,7 @@ import { installVirtualRadio, type RadioHandle } from '../../sim/radio/index.ts'
 import { LockChild, Sandbox, type JsonEvent } from './helpers.ts';
 
 const box = new Sandbox('kwble-');
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 let radio: RadioHandle;
 const locks: LockChild[] = [];
 beforeAll(async () => {
@@ -46,7 +48,7 @@ async function lockAddress(name: string): Promise<string> {
 describe('lock process over the radio', () => {
   it('kill -9 mid-session: committed changes survive, the phone sees link loss, the restarted lock serves it', async () => {
     const dataDir = join(box.root, 'k9');
-    const spawnLock = (): LockChild => {
+    const spawnLock = (trace?: string): LockChild => {
       const l = LockChild.spawn({
         name: 'k9',
         dataDir,
@@ -54,6 +56,7 @@ describe('lock process over the radio', () => {
         tz: 'UTC',
         setupCode: '48213907',
         env: box.env,
+        ...(trace === undefined ? {} : { trace }),
       });
       locks.push(l);
       return l;
@@ -113,14 +116,71 @@ describe('lock process over the radio', () => {
       action: 'add_user',
     });
 
-    // Restarted (stale lock file and socket taken over): still claimed; the same phone opens it.
-    lock = spawnLock();
+    // Restarted (stale lock file and socket taken over): still claimed; the same phone opens it. This
+    // time with --trace: the lock's HCI traffic goes to a btsnoop file.
+    const trace = join(box.root, 'k9.btsnoop');
+    lock = spawnLock(trace);
     expect(await lock.ready()).toMatchObject({ setupMode: false, created: false, lockId: rec.lockId });
     found = await find(radio.newNoble(), await lockAddress('k9'));
     await phone.once(await NobleTransport.connect(found.peripheral), rec.lockId, 'unlock', {});
     await lock.next((e) => e.type === 'bolt' && e.state === 'unlocked');
     lock.process.kill('SIGTERM');
     expect(await lock.exited).toEqual({ code: 0, signal: null });
+    const decoded = box.keyway(['trace', trace]);
+    expect(decoded.status).toBe(0);
+    expect(decoded.stdout).toMatch(/> LE Set Advertising Parameters \(0x2006\)/);
+    expect(decoded.stdout).toMatch(/LE Connection Complete/);
+  }, 120_000);
+
+  it('logs at debug level without a PIN, a key or the setup code in any log line', async () => {
+    const dataDir = join(box.root, 'logs');
+    const lock = LockChild.spawn({
+      name: 'logs',
+      dataDir,
+      hub: box.hubAddress,
+      tz: 'UTC',
+      setupCode: '48213907',
+      logLevel: 'debug',
+      env: box.env,
+    });
+    locks.push(lock);
+    await lock.ready();
+    const phone = memoryPhone();
+    const found = await find(radio.newNoble(), await lockAddress('logs'));
+    // The claim window opened by typing the setup code on the keypad (cleared, never submitted as a PIN).
+    const typed = await sendControl(dataDir, 'keypad 48213907#');
+    expect((typed.events as JsonEvent[]).map((e) => `${String(e.type)} ${String(e.feedback)}`)).toEqual([
+      ...Array<string>(8).fill('keypad key'),
+      'keypad cleared',
+    ]);
+    const rec = await phone.claim(await NobleTransport.connect(found.peripheral), { setupCode: '48213907' });
+    await phone.withSession(await NobleTransport.connect(found.peripheral), rec.lockId, async (s) => {
+      await s.request('cred.add', { type: 'pin', user: 1, pin: '4071' });
+    });
+    const entry = await sendControl(dataDir, 'keypad 4071#');
+    expect(entry.events).toContainEqual(expect.objectContaining({ type: 'keypad', feedback: 'accepted' }));
+    lock.process.kill('SIGINT');
+    expect(await lock.exited).toEqual({ code: 0, signal: null });
+
+    const logLines = lock.stderr
+      .split('\n')
+      .filter((l) => /^\d\d:\d\d:\d\d\.\d{3} (error|warn |info |debug) /.test(l));
+    expect(logLines.some((l) => l.includes('claimed over Bluetooth'))).toBe(true);
+    expect(logLines.some((l) => l.includes('claim window open by=keypad'))).toBe(true);
+    const secrets = [
+      '4071',
+      '48213907',
+      hex(rec.pinSecret!),
+      hex(phone.store.holderSeed()),
+      hex(phone.store.noiseKey().privateKey),
+      readFileSync(join(dataDir, 'noise.key'), 'utf8').trim(),
+    ];
+    for (const secret of secrets) {
+      for (const l of logLines) expect(l).not.toContain(secret);
+      // Events on stdout carry no secret either (the ready line shows the label's setup code by design).
+      for (const e of lock.events.filter((x) => x.type !== 'ready'))
+        expect(JSON.stringify(e)).not.toContain(secret);
+    }
   }, 120_000);
 
   it('keyway demo runs the whole story and exits 0', () => {

@@ -1,7 +1,7 @@
 // End-to-end helpers: real `keyway` processes, a private radio hub per test file, and an environment that
 // keeps every default location (data directories, phone profiles, the hub socket) inside a temp dir.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -101,10 +101,11 @@ export class Sandbox {
     return hub;
   }
 
-  /** Kills whatever is still running (after a failed test). */
+  /** Kills whatever is still running (after a failed test); removes the sandbox unless KEYWAY_E2E_KEEP=1. */
   cleanup(): void {
     for (const c of this.children.splice(0))
       if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    if (process.env.KEYWAY_E2E_KEEP !== '1') rmSync(this.root, { recursive: true, force: true });
   }
 }
 

@@ -69,6 +69,9 @@ describe('keyway lock as a process', () => {
     async (signal) => {
       const dataDir = join(box.root, `ctl-${signal}`);
       withOwner(dataDir);
+      // No auto-relock and no door-ajar alarm during the test, whatever the machine's speed.
+      for (const set of ['autoRelockSeconds=0', 'doorAjarSeconds=3600'])
+        expect(box.keyway(['admin', '--data', dataDir, 'settings', '--set', set]).status).toBe(0);
       const lock = lockIn(dataDir);
       const ready = await lock.ready();
       expect(ready).toMatchObject({ setupMode: false, radio: 'virtual', name: 'front' });
@@ -95,7 +98,7 @@ describe('keyway lock as a process', () => {
       expect(claimed.stderr).toBe('keyway: the lock is already claimed\n');
       const status = box.keyway(['lock', 'ctl', '--data', dataDir, 'status']);
       expect(status.stdout).toMatch(
-        /^bolt (unlocked|unlocking|locking|locked), door open, battery [\d.]+%, mode Normal, claimed\n/,
+        /^bolt (unlocked|unlocking), door open, battery [\d.]+%, mode Normal, claimed\nradio: advertising; phones connected: 0\n$/,
       );
 
       // The same events reached stdout as JSON lines.
@@ -231,6 +234,37 @@ describe('keyway lock as a process', () => {
     // The base directory was named, so it is kept (with each lock's store).
     expect(readdirSync(base).sort()).toEqual(['fleet-1', 'fleet-2', 'fleet-3']);
   });
+
+  it('keyway fleet --claim claims each lock with a phone profile of its name, ready for load tests', async () => {
+    const fleet = box.spawn(['fleet', '--count', '2', '--prefix', 'load', '--claim', '--json']);
+    const lines: JsonEvent[] = [];
+    let buf = '';
+    await new Promise<void>((resolve, reject) => {
+      fleet.once('exit', (code) => reject(new Error(`fleet exited ${code}`)));
+      fleet.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const parts = buf.split('\n');
+        buf = parts.pop() ?? '';
+        for (const p of parts) {
+          const e = JSON.parse(p) as JsonEvent;
+          lines.push(e);
+          if (e.type === 'ready') resolve();
+        }
+      });
+    });
+    const members = lines.filter((e) => e.type === 'lock');
+    expect(members.map((m): unknown[] => [m.name, m.setupMode, m.profile, m.setupCode])).toEqual([
+      ['load-1', false, 'load-1', undefined],
+      ['load-2', false, 'load-2', undefined],
+    ]);
+    const unlock = box.keyway(['phone', '--profile', 'load-2', 'unlock']);
+    expect(unlock.stderr).toBe('');
+    expect(unlock.stdout).toBe('unlocked\n');
+    const locks = box.keyway(['phone', '--profile', 'load-1', 'locks']);
+    expect(locks.stdout).toBe(`${String(members[0]!.lockId)}  owner  eKeys: owner\n`);
+    fleet.kill('SIGINT');
+    expect(await exitOf(fleet)).toEqual({ code: 0, signal: null });
+  }, 120_000);
 
   it('refuses bad fleet and lock options with one line', () => {
     expect(box.keyway(['fleet', '--count', '0']).stderr).toBe(

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isKeywayError } from '../../firmware/index.ts';
-import { Fleet, MAX_FLEET } from '../../sim/product/Fleet.ts';
+import { claimFleet, Fleet, MAX_FLEET } from '../../sim/product/Fleet.ts';
+import { defaultHubAddress } from '../../sim/radio/index.ts';
 import { parseRadioChoice } from '../../sim/product/LockRuntime.ts';
 import { checkSetupCode } from '../../sim/product/SetupLabel.ts';
 import { CliError } from '../CliError.ts';
@@ -21,6 +22,8 @@ interface FleetFlags {
   setupCode?: string;
   logLevel?: string;
   json?: boolean;
+  claim?: boolean;
+  profilesDir?: string;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,50}$/;
@@ -32,6 +35,10 @@ async function runFleet(flags: FleetFlags): Promise<void> {
   if (!NAME.test(flags.prefix))
     throw new CliError('--prefix must be 1-51 letters, digits, dots, dashes or underscores');
   const speed = parseSpeed(flags.speed);
+  if (flags.claim === true && flags.radio !== 'virtual')
+    throw new CliError('--claim works on the virtual radio only (--radio virtual)');
+  if (flags.profilesDir !== undefined && flags.claim !== true)
+    throw new CliError('--profiles-dir goes with --claim');
   try {
     parseRadioChoice(flags.radio);
     if (flags.setupCode !== undefined) flags.setupCode = checkSetupCode(flags.setupCode);
@@ -70,14 +77,35 @@ async function runFleet(flags: FleetFlags): Promise<void> {
     } catch (err) {
       throw new CliError(isKeywayError(err) ? err.message.replace(/^[a-z_]+: /, '') : String(err));
     }
+    const claimed = new Map<string, string>();
+    if (flags.claim === true) {
+      process.stderr.write(`keyway: claiming each lock with a phone profile of the same name ...\n`);
+      try {
+        const hub = flags.hub ?? process.env.KEYWAY_RADIO_HUB ?? defaultHubAddress();
+        for (const c of await claimFleet(fleet, {
+          hub,
+          ...(flags.profilesDir === undefined ? {} : { profilesDir: flags.profilesDir }),
+        }))
+          claimed.set(c.name, c.lockId);
+      } catch (err) {
+        await fleet.stop();
+        throw new CliError(
+          `claiming the fleet failed: ${err instanceof Error ? err.message.replace(/^[a-z_]+: /, '') : String(err)}`,
+        );
+      }
+    }
     for (const m of fleet.members) {
       const r = m.ready as { lockId?: string; setupMode?: boolean; setupCode?: string };
       if (flags.json === true) {
         process.stdout.write(
-          `${JSON.stringify({ type: 'lock', name: m.name, dataDir: m.dataDir, pid: m.child.pid, lockId: r.lockId, setupMode: r.setupMode, ...(r.setupCode === undefined ? {} : { setupCode: r.setupCode }) })}\n`,
+          `${JSON.stringify({ type: 'lock', name: m.name, dataDir: m.dataDir, pid: m.child.pid, lockId: r.lockId, setupMode: r.setupMode && !claimed.has(m.name), ...(r.setupCode === undefined || claimed.has(m.name) ? {} : { setupCode: r.setupCode }), ...(claimed.has(m.name) ? { profile: m.name } : {}) })}\n`,
         );
       } else {
-        const state = r.setupMode === true ? `setup code ${String(r.setupCode)}` : 'claimed';
+        const state = claimed.has(m.name)
+          ? `claimed by phone profile ${m.name}`
+          : r.setupMode === true
+            ? `setup code ${String(r.setupCode)}`
+            : 'claimed';
         process.stdout.write(`${m.name}\t${m.dataDir}\tpid ${String(m.child.pid)}\t${state}\n`);
       }
     }
@@ -125,6 +153,14 @@ export function register(program: Command): void {
     .option('--tz <zone>', 'time zone of new locks')
     .option('--setup-code <digits>', 'the same setup code for every new lock (scripted claims)')
     .option('--log-level <level>', 'log level of each lock (logs go to its stderr)')
+    .option(
+      '--claim',
+      'claim each lock with a phone profile of the same name (then: keyway phone --profile fleet-1 unlock)',
+    )
+    .option(
+      '--profiles-dir <dir>',
+      'where --claim makes the phone profiles (default: the usual profiles directory)',
+    )
     .option('--json', 'one JSON line per lock, then {"type":"ready"}; {"type":"stopped"} at the end')
     .action((flags: FleetFlags) => runFleet(flags));
 }

@@ -393,7 +393,7 @@ export function register(program: Command): void {
     )
     .option(
       '--trace <file>',
-      "write a btsnoop trace of the lock's radio (open it in Wireshark, or keyway trace show)",
+      "write a btsnoop trace of the lock's radio (open it in Wireshark, or keyway trace FILE)",
     )
     .option('--speed <n>', "run the lock's clock N times faster than real time", '1')
     .option('--tz <zone>', "time zone of a new lock (default: this computer's)")
