@@ -98,6 +98,34 @@ export type DenialReason =
   | 'jammed'
   | 'door_open';
 
+/** The same closed set at run time (for parsers and wire codecs); the compiler keeps it complete. */
+export const DENIAL_REASONS = Object.keys({
+  invalid_credential: true,
+  disabled_user: true,
+  outside_schedule: true,
+  expired: true,
+  not_yet_valid: true,
+  revoked: true,
+  locked_out: true,
+  mode_restricted: true,
+  insufficient_battery: true,
+  time_unknown: true,
+  wrong_lock: true,
+  uses_exhausted: true,
+  method_not_allowed: true,
+  non_access_user: true,
+  credential_rule_incomplete: true,
+  not_authorized: true,
+  bad_signature: true,
+  untrusted_issuer: true,
+  chain_too_deep: true,
+  chain_widens_rights: true,
+  proof_of_possession_failed: true,
+  malformed: true,
+  jammed: true,
+  door_open: true,
+} satisfies Record<DenialReason, true>) as DenialReason[];
+
 export type Decision<T = object> =
   ({ granted: true } & T) | { granted: false; reason: DenialReason; detail?: string };
 

@@ -1,33 +1,8 @@
 // The closed list of error codes a Response may carry. Phones must treat any other code as malformed.
-import type { DenialReason, ErrorCode } from '../../firmware/index.ts';
+import { DENIAL_REASONS, type DenialReason, type ErrorCode } from '../../firmware/index.ts';
 
 /** Refusals of an operation (the engine's DenialReason set, unchanged). */
-const DENIALS = {
-  invalid_credential: true,
-  disabled_user: true,
-  outside_schedule: true,
-  expired: true,
-  not_yet_valid: true,
-  revoked: true,
-  locked_out: true,
-  mode_restricted: true,
-  insufficient_battery: true,
-  time_unknown: true,
-  wrong_lock: true,
-  uses_exhausted: true,
-  method_not_allowed: true,
-  non_access_user: true,
-  credential_rule_incomplete: true,
-  not_authorized: true,
-  bad_signature: true,
-  untrusted_issuer: true,
-  chain_too_deep: true,
-  chain_widens_rights: true,
-  proof_of_possession_failed: true,
-  malformed: true,
-  jammed: true,
-  door_open: true,
-} as const satisfies Record<DenialReason, true>;
+const DENIALS = Object.fromEntries(DENIAL_REASONS.map((r) => [r, true])) as Record<DenialReason, true>;
 
 /** Management errors (KeywayError codes a phone can act on; store and internal failures map to internal). */
 const MANAGEMENT = {
