@@ -1,5 +1,6 @@
-// Closed sets from firmware/types.ts as runtime lists, so the parser can refuse typos. The Record types make
-// tsc complain here when the firmware adds a member, instead of the parser silently refusing it.
+// Closed sets from firmware/types.ts as runtime lists, so the parser can refuse typos (the firmware's own lists
+// where it has them; elsewhere Record types make tsc complain here when the firmware adds a member).
+import { METHODS } from '../../firmware/index.ts';
 import type {
   AlarmCode,
   BoltState,
@@ -10,27 +11,13 @@ import type {
   Method,
   OperatingMode,
   OperationSource,
-  Role,
-  UserType,
   AuditKind,
 } from '../../firmware/index.ts';
 
 const keys = <T extends string>(r: Record<T, true>): T[] => Object.keys(r) as T[];
 
-export const ROLES = keys<Role>({ owner: true, admin: true, member: true, guest: true });
-export const USER_TYPES = keys<UserType>({
-  Unrestricted: true,
-  YearDaySchedule: true,
-  WeekDaySchedule: true,
-  Programming: true,
-  NonAccess: true,
-  Forced: true,
-  Disposable: true,
-  Expiring: true,
-  ScheduleRestricted: true,
-  RemoteOnly: true,
-});
-export const METHOD_NAMES = keys<Method>({ pin: true, card: true, fingerprint: true, app: true });
+export { ROLES, USER_TYPES, DENIAL_REASONS } from '../../firmware/index.ts';
+export const METHOD_NAMES: readonly Method[] = METHODS;
 export const CREDENTIAL_TYPES = keys<CredentialType>({
   pin: true,
   card: true,
@@ -91,7 +78,6 @@ export const ALARM_CODES = keys<AlarmCode>({
   Tamper: true,
   StoreRollback: true,
 });
-export { DENIAL_REASONS } from '../../firmware/index.ts';
 export const ERROR_CODES = keys<ErrorCode>({
   invalid_argument: true,
   out_of_range: true,
