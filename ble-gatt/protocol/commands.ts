@@ -1,7 +1,14 @@
 // The closed command list: for each command, the codec of its args and of its result. Shapes follow the
 // engine's API (UserSpec, CredentialSpec, AccessSchedule, Settings) so the lock side maps them 1:1.
 // All times are lock times in ms since the Unix epoch.
-import type { CredentialRule, Method, OperatingMode, Role, UserType, WeekDay } from '../../firmware/index.ts';
+import {
+  METHODS,
+  ROLES,
+  USER_TYPES,
+  WEEK_DAYS as DAYS,
+  type CredentialRule,
+  type OperatingMode,
+} from '../../firmware/index.ts';
 import { claimFinishArgs, claimFinishResult, claimStartArgs, claimStartResult } from './claim.ts';
 import {
   arrayOf,
@@ -22,20 +29,6 @@ import {
 } from './schema.ts';
 import { BleError } from '../errors.ts';
 
-const ROLES = ['owner', 'admin', 'member', 'guest'] as const satisfies readonly Role[];
-const USER_TYPES = [
-  'Unrestricted',
-  'YearDaySchedule',
-  'WeekDaySchedule',
-  'Programming',
-  'NonAccess',
-  'Forced',
-  'Disposable',
-  'Expiring',
-  'ScheduleRestricted',
-  'RemoteOnly',
-] as const satisfies readonly UserType[];
-const METHODS = ['pin', 'card', 'fingerprint', 'app'] as const satisfies readonly Method[];
 const RULES = ['single', 'dual', 'tri'] as const satisfies readonly CredentialRule[];
 const MODES = [
   'Normal',
@@ -44,7 +37,6 @@ const MODES = [
   'NoRemoteLockUnlock',
   'Passage',
 ] as const satisfies readonly OperatingMode[];
-const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const satisfies readonly WeekDay[];
 
 export const userIndex = uint(1, 0xffff);
 export const lockTime = uint(0);
